@@ -1,0 +1,143 @@
+//! The high-level detector: a loaded model, its configuration and class names, and one call
+//! from a normalized batch to detections. The CLI and the wasm API are thin over this.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::config::VidtConfig;
+use crate::error::{Result, VidtError};
+use crate::model::{ForwardOptions, PixelMask, Vidt, VidtOutput};
+use crate::ops::OpImpl;
+use crate::postprocess::{Detection, postprocess};
+use crate::weights::WeightMap;
+
+pub struct Detector {
+    pub model: Vidt,
+    pub config: VidtConfig,
+    pub names: Vec<String>,
+    pub device: Device,
+    pub ops: OpImpl,
+}
+
+/// Detection options.
+#[derive(Clone, Copy, Debug)]
+pub struct DetectOptions {
+    /// Keep detections with a score at least this.
+    pub threshold: f32,
+    /// At most this many detections per image (the reference keeps 100).
+    pub top_k: usize,
+    /// Decoder layers to run (all when `None`).
+    pub dec_layers: Option<usize>,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        Self {
+            threshold: 0.5,
+            top_k: 100,
+            dec_layers: None,
+        }
+    }
+}
+
+impl Detector {
+    /// Loads a checkpoint's tensors, inferring the configuration from them.
+    pub fn from_weights(w: &WeightMap, device: &Device) -> Result<Self> {
+        let config = VidtConfig::infer(w)?;
+        let model = Vidt::load(w, &config, device)?;
+        let names = if config.num_classes == 91 {
+            crate::coco::coco_names()
+        } else {
+            (0..config.num_classes)
+                .map(|i| format!("class {i}"))
+                .collect()
+        };
+        Ok(Self {
+            model,
+            config,
+            names,
+            device: device.clone(),
+            ops: OpImpl::Auto,
+        })
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_file(path: impl AsRef<std::path::Path>, device: &Device) -> Result<Self> {
+        Self::from_weights(&WeightMap::from_file(path)?, device)
+    }
+
+    /// Runs the model on a normalized `(B, 3, H, W)` batch.
+    pub fn forward(
+        &self,
+        images: &[f32],
+        shape: [usize; 4],
+        mask: &PixelMask,
+        dec_layers: Option<usize>,
+    ) -> Result<VidtOutput> {
+        if images.len() != shape.iter().product::<usize>() {
+            return Err(VidtError::Input {
+                name: "input".into(),
+                reason: format!("{} values for shape {shape:?}", images.len()),
+            });
+        }
+        let x = Tensor::<4>::from_data(TensorData::new(images.to_vec(), shape), &self.device);
+        self.model.forward(
+            x,
+            mask,
+            ForwardOptions {
+                dec_layers,
+                keep_intermediates: false,
+                ops: self.ops,
+            },
+        )
+    }
+
+    /// Detections per image; `sizes` are the original `(h, w)` the boxes are scaled to.
+    pub fn detect(
+        &self,
+        images: &[f32],
+        shape: [usize; 4],
+        mask: &PixelMask,
+        sizes: &[(usize, usize)],
+        opts: DetectOptions,
+    ) -> Result<Vec<Vec<Detection>>> {
+        let out = self.forward(images, shape, mask, opts.dec_layers)?;
+        let logits = read(out.pred_logits)?;
+        let boxes = read(out.pred_boxes)?;
+        Ok(self.decode(&logits, &boxes, sizes, opts))
+    }
+
+    /// Post-processing of read-back outputs (shared with the async browser path).
+    pub fn decode(
+        &self,
+        logits: &[f32],
+        boxes: &[f32],
+        sizes: &[(usize, usize)],
+        opts: DetectOptions,
+    ) -> Vec<Vec<Detection>> {
+        let (q, c) = (self.config.det_tokens, self.config.num_classes);
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(bi, &size)| {
+                postprocess(
+                    &logits[bi * q * c..(bi + 1) * q * c],
+                    &boxes[bi * q * 4..(bi + 1) * q * 4],
+                    c,
+                    size,
+                    opts.top_k,
+                    &self.names,
+                )
+                .into_iter()
+                .filter(|d| d.score >= opts.threshold)
+                .collect()
+            })
+            .collect()
+    }
+}
+
+/// Reads a tensor back to the host as f32.
+pub fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| VidtError::Unsupported(format!("cannot read tensor back: {e:?}")))
+}

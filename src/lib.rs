@@ -1,0 +1,27 @@
+//! ViDT (Vision and Detection Transformers, NAVER AI) on burn: one model, run on a CPU
+//! backend, wgpu (Vulkan/Metal/DX12/WebGPU) or CUDA, loading the official checkpoints.
+//!
+//! * [`config`]: presets and configuration inferred from a checkpoint
+//! * [`weights`]: `.pth` / safetensors import by official key
+//! * [`model`]: Swin backbone with RAM, the neck (deformable decoder), heads
+//! * [`ops`]: the two hot ops (deformable attention, window attention) with their references
+//! * [`postprocess`]: top-k over sigmoid scores, boxes to pixels
+//! * [`backend`]: device selection
+
+pub mod backend;
+pub mod coco;
+pub mod config;
+pub mod detector;
+pub mod error;
+pub mod model;
+pub mod ops;
+pub mod postprocess;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod preprocess;
+pub mod weights;
+
+pub use config::VidtConfig;
+pub use detector::{DetectOptions, Detector};
+pub use error::{Result, VidtError};
+pub use model::{ForwardOptions, PixelMask, Vidt, VidtOutput};
+pub use postprocess::Detection;

@@ -1,0 +1,99 @@
+//! Multi-scale deformable attention module (Deformable DETR): value/offset/weight projections
+//! around the [`crate::ops::ms_deform_attn`] op, with 4-d reference boxes.
+
+use burn::module::Module;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
+
+use super::layers::Linear;
+use crate::error::Result;
+use crate::ops::{OpImpl, ms_deform_attn};
+use crate::weights::WeightMap;
+
+#[derive(Module, Debug)]
+pub struct MsDeformAttn {
+    pub sampling_offsets: Linear,
+    pub attention_weights: Linear,
+    pub value_proj: Linear,
+    pub output_proj: Linear,
+    pub heads: usize,
+    pub levels: usize,
+    pub points: usize,
+}
+
+impl MsDeformAttn {
+    pub fn load(
+        w: &WeightMap,
+        p: &str,
+        d: usize,
+        heads: usize,
+        levels: usize,
+        points: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        let hlp = heads * levels * points;
+        Ok(Self {
+            sampling_offsets: Linear::load(
+                w,
+                &format!("{p}.sampling_offsets"),
+                d,
+                hlp * 2,
+                true,
+                device,
+            )?,
+            attention_weights: Linear::load(
+                w,
+                &format!("{p}.attention_weights"),
+                d,
+                hlp,
+                true,
+                device,
+            )?,
+            value_proj: Linear::load(w, &format!("{p}.value_proj"), d, d, true, device)?,
+            output_proj: Linear::load(w, &format!("{p}.output_proj"), d, d, true, device)?,
+            heads,
+            levels,
+            points,
+        })
+    }
+
+    /// * `query`: `(B, Q, d)` (target + query pos)
+    /// * `reference`: `(B, Q, L, 4)` boxes (cx, cy, w, h), already scaled by the valid ratios
+    /// * `memory`: `(B, S, d)` flattened levels; `keep`: `(B, S, 1)` 0 on padded positions
+    pub fn forward(
+        &self,
+        query: Tensor<3>,
+        reference: Tensor<4>,
+        memory: Tensor<3>,
+        keep: Tensor<3>,
+        shapes: &[(usize, usize)],
+        imp: OpImpl,
+    ) -> Tensor<3> {
+        let [b, q, d] = query.dims();
+        let s = memory.dims()[1];
+        let (m, l, p) = (self.heads, self.levels, self.points);
+        let value = (self.value_proj.forward(memory) * keep).reshape([b, s, m, d / m]);
+        let offsets = self
+            .sampling_offsets
+            .forward(query.clone())
+            .reshape([b, q, m, l, p, 2]);
+        let weights = softmax(
+            self.attention_weights
+                .forward(query)
+                .reshape([b, q, m, l * p]),
+            3,
+        )
+        .reshape([b, q, m, l, p]);
+        let ref_xy = reference
+            .clone()
+            .slice([0..b, 0..q, 0..l, 0..2])
+            .reshape([b, q, 1, l, 1, 2]);
+        let ref_wh = reference
+            .slice([0..b, 0..q, 0..l, 2..4])
+            .reshape([b, q, 1, l, 1, 2]);
+        // Same operation order as the reference: offset / P * wh * 0.5.
+        let locations = ref_xy + offsets.div_scalar(p as f32) * ref_wh.mul_scalar(0.5);
+        let out = ms_deform_attn(value, shapes, locations, weights, imp);
+        self.output_proj.forward(out)
+    }
+}

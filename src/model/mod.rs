@@ -1,0 +1,144 @@
+//! The ViDT detector: Swin backbone with RAM + neck (deformable decoder) + heads.
+
+pub mod deformable;
+pub mod layers;
+pub mod mask;
+pub mod neck;
+pub mod position;
+pub mod ram;
+pub mod swin;
+pub mod window;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+use crate::config::VidtConfig;
+use crate::error::{Result, VidtError};
+use crate::ops::OpImpl;
+use crate::weights::WeightMap;
+pub use mask::PixelMask;
+use neck::{Neck, NeckOutput};
+use swin::{BackboneOutput, SwinBackbone};
+
+/// Smallest image side the backbone supports: the stage-4 cross-attention mask starts at the
+/// patch grid / 8, which must not be empty.
+pub const MIN_SIDE: usize = 32;
+
+#[derive(Module, Debug)]
+pub struct Vidt {
+    pub backbone: SwinBackbone,
+    pub neck: Neck,
+}
+
+/// Final and auxiliary predictions.
+#[derive(Clone, Debug)]
+pub struct VidtOutput {
+    /// `(B, Q, classes)` of the last decoder layer run.
+    pub pred_logits: Tensor<3>,
+    /// `(B, Q, 4)` (cx, cy, w, h) normalized to the (unpadded) image.
+    pub pred_boxes: Tensor<3>,
+    /// `(logits, boxes)` of levels 0..k-1 (level 0 = backbone-only detector).
+    pub aux: Vec<(Tensor<3>, Tensor<3>)>,
+}
+
+/// Forward options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ForwardOptions {
+    /// Run only the first k decoder layers (head k becomes the output).
+    pub dec_layers: Option<usize>,
+    /// Keep intermediates (for parity checks).
+    pub keep_intermediates: bool,
+    pub ops: OpImpl,
+}
+
+/// Everything a traced forward computed.
+pub struct VidtTrace {
+    pub backbone: BackboneOutput,
+    pub neck: NeckOutput,
+}
+
+impl Vidt {
+    /// Builds the model from a checkpoint's tensors (config from [`VidtConfig::infer`] or a preset).
+    pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &Device) -> Result<Self> {
+        Ok(Self {
+            backbone: SwinBackbone::load(w, cfg, device)?,
+            neck: Neck::load(w, cfg, device)?,
+        })
+    }
+
+    /// Number of decoder layers loaded.
+    pub fn dec_layers(&self) -> usize {
+        self.neck.layers.len()
+    }
+
+    /// `images`: `(B, 3, H, W)` ImageNet-normalized; `mask`: `(B, H, W)`, 1 = padded.
+    pub fn forward(
+        &self,
+        images: Tensor<4>,
+        mask: &PixelMask,
+        opts: ForwardOptions,
+    ) -> Result<VidtOutput> {
+        Ok(Self::outputs(self.forward_traced(images, mask, opts)?.neck))
+    }
+
+    /// Like [`Self::forward`], returning the backbone and neck intermediates as well.
+    pub fn forward_traced(
+        &self,
+        images: Tensor<4>,
+        mask: &PixelMask,
+        opts: ForwardOptions,
+    ) -> Result<VidtTrace> {
+        let [b, c, h, w] = images.dims();
+        if c != 3 {
+            return Err(VidtError::Input {
+                name: "input".into(),
+                reason: format!("expected 3 channels, got {c} (shape [{b}, {c}, {h}, {w}])"),
+            });
+        }
+        if (mask.batch, mask.height, mask.width) != (b, h, w) {
+            return Err(VidtError::Input {
+                name: "mask".into(),
+                reason: format!(
+                    "shape [{}, {}, {}] does not match the input's [{b}, {h}, {w}]",
+                    mask.batch, mask.height, mask.width
+                ),
+            });
+        }
+        if h < MIN_SIDE || w < MIN_SIDE {
+            return Err(VidtError::Input {
+                name: "input".into(),
+                reason: format!("image {h}x{w} is smaller than {MIN_SIDE}x{MIN_SIDE}"),
+            });
+        }
+        if let Some(k) = opts.dec_layers
+            && k > self.dec_layers()
+        {
+            return Err(VidtError::Input {
+                name: "dec_layers".into(),
+                reason: format!(
+                    "{k} decoder layers requested, the model has {}",
+                    self.dec_layers()
+                ),
+            });
+        }
+        let backbone = self
+            .backbone
+            .forward(images, mask, opts.keep_intermediates, opts.ops);
+        let neck = self
+            .neck
+            .forward(backbone.clone(), mask, opts.dec_layers, opts.ops);
+        Ok(VidtTrace { backbone, neck })
+    }
+
+    fn outputs(neck: NeckOutput) -> VidtOutput {
+        let mut logits = neck.logits;
+        let mut boxes = neck.boxes;
+        let pred_logits = logits.pop().expect("at least one level");
+        let pred_boxes = boxes.pop().expect("at least one level");
+        VidtOutput {
+            pred_logits,
+            pred_boxes,
+            aux: logits.into_iter().zip(boxes).collect(),
+        }
+    }
+}

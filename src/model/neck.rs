@@ -1,0 +1,326 @@
+//! The ViDT neck: input/target projections of the backbone outputs and the encoder-free
+//! deformable decoder (6 post-norm layers) with iterative box refinement; heads at every
+//! level give the final and the auxiliary outputs.
+
+use burn::module::Module;
+use burn::tensor::activation::{relu, sigmoid, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::deformable::MsDeformAttn;
+use super::layers::{GroupNorm, LayerNorm, Linear, Mlp3};
+use super::mask::PixelMask;
+use super::swin::BackboneOutput;
+use crate::config::VidtConfig;
+use crate::error::Result;
+use crate::ops::OpImpl;
+use crate::weights::WeightMap;
+
+/// `nn.MultiheadAttention` (q = k = tgt + pos, v = tgt, no masks), `in_proj` split in three.
+#[derive(Module, Debug)]
+pub struct SelfAttention {
+    pub q: Linear,
+    pub k: Linear,
+    pub v: Linear,
+    pub out_proj: Linear,
+    pub heads: usize,
+}
+
+impl SelfAttention {
+    pub fn load(w: &WeightMap, p: &str, d: usize, heads: usize, device: &Device) -> Result<Self> {
+        let wt = w.tensor::<2>(&format!("{p}.in_proj_weight"), [3 * d, d], device)?;
+        let bt = w.tensor::<1>(&format!("{p}.in_proj_bias"), [3 * d], device)?;
+        let part = |i: usize| Linear {
+            weight: burn::module::Param::from_tensor(
+                wt.clone().slice([i * d..(i + 1) * d, 0..d]).transpose(),
+            ),
+            bias: Some(burn::module::Param::from_tensor(
+                bt.clone().slice([i * d..(i + 1) * d]),
+            )),
+        };
+        Ok(Self {
+            q: part(0),
+            k: part(1),
+            v: part(2),
+            out_proj: Linear::load(w, &format!("{p}.out_proj"), d, d, true, device)?,
+            heads,
+        })
+    }
+
+    pub fn forward(&self, qk: Tensor<3>, v: Tensor<3>) -> Tensor<3> {
+        let [b, n, d] = v.dims();
+        let h = self.heads;
+        let split = |t: Tensor<3>| t.reshape([b, n, h, d / h]).swap_dims(1, 2);
+        let q = split(self.q.forward(qk.clone())).mul_scalar((d as f32 / h as f32).powf(-0.5));
+        let k = split(self.k.forward(qk));
+        let v = split(self.v.forward(v));
+        let out = softmax(q.matmul(k.swap_dims(2, 3)), 3).matmul(v);
+        self.out_proj
+            .forward(out.swap_dims(1, 2).reshape([b, n, d]))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct DecoderLayer {
+    pub self_attn: SelfAttention,
+    pub norm2: LayerNorm,
+    pub cross_attn: MsDeformAttn,
+    pub norm1: LayerNorm,
+    pub linear1: Linear,
+    pub linear2: Linear,
+    pub norm3: LayerNorm,
+}
+
+impl DecoderLayer {
+    pub fn load(w: &WeightMap, p: &str, c: &VidtConfig, device: &Device) -> Result<Self> {
+        let d = c.d_model;
+        Ok(Self {
+            self_attn: SelfAttention::load(w, &format!("{p}.self_attn"), d, c.dec_heads, device)?,
+            norm2: LayerNorm::load(w, &format!("{p}.norm2"), d, device)?,
+            cross_attn: MsDeformAttn::load(
+                w,
+                &format!("{p}.cross_attn"),
+                d,
+                c.dec_heads,
+                c.num_levels(),
+                c.dec_points,
+                device,
+            )?,
+            norm1: LayerNorm::load(w, &format!("{p}.norm1"), d, device)?,
+            linear1: Linear::load(
+                w,
+                &format!("{p}.linear1"),
+                d,
+                c.dim_feedforward,
+                true,
+                device,
+            )?,
+            linear2: Linear::load(
+                w,
+                &format!("{p}.linear2"),
+                c.dim_feedforward,
+                d,
+                true,
+                device,
+            )?,
+            norm3: LayerNorm::load(w, &format!("{p}.norm3"), d, device)?,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &self,
+        tgt: Tensor<3>,
+        pos: Tensor<3>,
+        reference: Tensor<4>,
+        memory: Tensor<3>,
+        keep: Tensor<3>,
+        shapes: &[(usize, usize)],
+        imp: OpImpl,
+    ) -> Tensor<3> {
+        let qk = tgt.clone() + pos.clone();
+        let tgt = self
+            .norm2
+            .forward(tgt.clone() + self.self_attn.forward(qk, tgt));
+        let cross =
+            self.cross_attn
+                .forward(tgt.clone() + pos, reference, memory, keep, shapes, imp);
+        let tgt = self.norm1.forward(tgt + cross);
+        let ffn = self
+            .linear2
+            .forward(relu(self.linear1.forward(tgt.clone())));
+        self.norm3.forward(tgt + ffn)
+    }
+}
+
+/// A 1x1 convolution + GroupNorm(32), applied to channel-last tokens.
+#[derive(Module, Debug)]
+pub struct ProjGn {
+    pub conv: Linear,
+    pub gn: GroupNorm,
+}
+
+impl ProjGn {
+    pub fn load(w: &WeightMap, p: &str, c_in: usize, d: usize, device: &Device) -> Result<Self> {
+        Ok(Self {
+            conv: Linear::load_conv1x1(w, &format!("{p}.0"), c_in, d, device)?,
+            gn: GroupNorm::load(w, &format!("{p}.1"), d, 32, device)?,
+        })
+    }
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.gn.forward(self.conv.forward(x))
+    }
+}
+
+/// Everything the neck computes (the per-level heads included).
+#[derive(Clone, Debug)]
+pub struct NeckOutput {
+    /// Projected levels `(B, H*W, d)`.
+    pub srcs: Vec<Tensor<3>>,
+    pub masks: Vec<PixelMask>,
+    /// Projected [DET] tokens `(B, Q, d)` and pos `(1, Q, d)`.
+    pub det_tgt: Tensor<3>,
+    pub det_pos: Tensor<3>,
+    /// Decoder states: level 0 = projected [DET] tokens, then one per decoder layer run.
+    pub hs: Vec<Tensor<3>>,
+    /// `(B, Q, 2)`
+    pub init_reference: Tensor<3>,
+    /// Logits `(B, Q, classes)` and boxes `(B, Q, 4)` (cx, cy, w, h) per level.
+    pub logits: Vec<Tensor<3>>,
+    pub boxes: Vec<Tensor<3>>,
+}
+
+#[derive(Module, Debug)]
+pub struct Neck {
+    pub input_proj: Vec<ProjGn>,
+    pub tgt_proj: ProjGn,
+    pub query_pos_proj: ProjGn,
+    pub reference_points: Linear,
+    pub layers: Vec<DecoderLayer>,
+    pub class_embed: Vec<Linear>,
+    pub bbox_embed: Vec<Mlp3>,
+}
+
+/// `log(x / (1 - x))` with both clamped to eps 1e-5, after clamping x to [0, 1].
+pub fn inverse_sigmoid(x: Tensor<3>) -> Tensor<3> {
+    let x = x.clamp(0.0, 1.0);
+    let x1 = x.clone().clamp_min(1e-5);
+    let x2 = x.neg().add_scalar(1.0).clamp_min(1e-5);
+    (x1 / x2).log()
+}
+
+impl Neck {
+    /// Loads the neck and the first `dec_layers` decoder layers (with heads 0..=dec_layers);
+    /// the remaining layers and heads of the checkpoint are ignored (decoding-layer drop).
+    pub fn load(w: &WeightMap, c: &VidtConfig, device: &Device) -> Result<Self> {
+        let d = c.d_model;
+        let input_proj = c
+            .level_channels()
+            .into_iter()
+            .enumerate()
+            .map(|(i, ch)| ProjGn::load(w, &format!("input_proj.{i}"), ch, d, device))
+            .collect::<Result<Vec<_>>>()?;
+        let layers = (0..c.dec_layers)
+            .map(|i| DecoderLayer::load(w, &format!("transformer.decoder.layers.{i}"), c, device))
+            .collect::<Result<Vec<_>>>()?;
+        let class_embed = (0..=c.dec_layers)
+            .map(|i| {
+                Linear::load(
+                    w,
+                    &format!("class_embed.{i}"),
+                    d,
+                    c.num_classes,
+                    true,
+                    device,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let bbox_embed = (0..=c.dec_layers)
+            .map(|i| Mlp3::load(w, &format!("bbox_embed.{i}"), d, 4, device))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            input_proj,
+            tgt_proj: ProjGn::load(w, "tgt_proj", c.det_dim(), d, device)?,
+            query_pos_proj: ProjGn::load(w, "query_pos_proj", d, d, device)?,
+            reference_points: Linear::load(w, "transformer.reference_points", d, 2, true, device)?,
+            layers,
+            class_embed,
+            bbox_embed,
+        })
+    }
+
+    /// Runs the first `k` decoder layers (all when `None`).
+    pub fn forward(
+        &self,
+        bb: BackboneOutput,
+        mask: &PixelMask,
+        k: Option<usize>,
+        imp: OpImpl,
+    ) -> NeckOutput {
+        let k = k.unwrap_or(self.layers.len()).min(self.layers.len());
+        let device = bb.det_tgt.device();
+        let b = bb.det_tgt.dims()[0];
+        let mut srcs = Vec::new();
+        let mut masks = Vec::new();
+        let mut shapes = Vec::new();
+        let mut keep = Vec::new();
+        for ((feat, h, w), proj) in bb.features.into_iter().zip(&self.input_proj) {
+            srcs.push(proj.forward(feat));
+            let m = mask.resize_nearest(h, w);
+            keep.extend(m.keep_weights());
+            masks.push(m);
+            shapes.push((h, w));
+        }
+        let s: usize = shapes.iter().map(|(h, w)| h * w).sum();
+        // keep is image-major per level; reorder to (B, S).
+        let keep = {
+            let mut v = vec![0f32; b * s];
+            let mut off = 0;
+            for &(h, w) in &shapes {
+                let n = h * w;
+                for bi in 0..b {
+                    v[bi * s + off..bi * s + off + n]
+                        .copy_from_slice(&keep[off * b + bi * n..off * b + (bi + 1) * n]);
+                }
+                off += n;
+            }
+            Tensor::<3>::from_data(TensorData::new(v, [b, s, 1]), &device)
+        };
+        let memory = Tensor::cat(srcs.clone(), 1);
+        let l = shapes.len();
+        let mut vr = Vec::with_capacity(b * l * 4);
+        let ratios: Vec<Vec<[f32; 2]>> = masks.iter().map(|m| m.valid_ratios()).collect();
+        for bi in 0..b {
+            for r in &ratios {
+                let [rw, rh] = r[bi];
+                vr.extend([rw, rh, rw, rh]);
+            }
+        }
+        let valid = Tensor::<4>::from_data(TensorData::new(vr, [b, 1, l, 4]), &device);
+
+        let det_tgt = self.tgt_proj.forward(bb.det_tgt);
+        let det_pos = self.query_pos_proj.forward(bb.det_pos);
+        let q = det_pos.dims()[1];
+        let pos = det_pos.clone().repeat_dim(0, b);
+        let init_reference = sigmoid(self.reference_points.forward(pos.clone()));
+
+        // Level 0: the backbone-only detector; its box seeds the first reference.
+        let mut hs = vec![det_tgt.clone()];
+        let tmp = self.bbox_embed[0].forward(det_tgt.clone());
+        let xy = tmp.clone().slice([0..b, 0..q, 0..2]) + inverse_sigmoid(init_reference.clone());
+        let wh = tmp.slice([0..b, 0..q, 2..4]);
+        let mut boxes = vec![sigmoid(Tensor::cat(vec![xy, wh], 2))];
+        let mut out = det_tgt.clone();
+        for (lid, layer) in self.layers.iter().take(k).enumerate() {
+            let reference = boxes[lid].clone().detach();
+            let ref_in = reference.clone().unsqueeze_dim::<4>(2) * valid.clone();
+            out = layer.forward(
+                out,
+                pos.clone(),
+                ref_in,
+                memory.clone(),
+                keep.clone(),
+                &shapes,
+                imp,
+            );
+            hs.push(out.clone());
+            boxes.push(sigmoid(
+                self.bbox_embed[lid + 1].forward(out.clone()) + inverse_sigmoid(reference),
+            ));
+        }
+        let logits = hs
+            .iter()
+            .enumerate()
+            .map(|(i, h)| self.class_embed[i].forward(h.clone()))
+            .collect();
+        NeckOutput {
+            srcs,
+            masks,
+            det_tgt,
+            det_pos,
+            hs,
+            init_reference,
+            logits,
+            boxes,
+        }
+    }
+}

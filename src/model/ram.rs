@@ -1,0 +1,137 @@
+//! RAM, the Reconfigured Attention Module (ViDT, Sec. 3): one Swin attention whose shared
+//! qkv/proj serve three attentions — windowed [PATCH x PATCH] with relative position bias,
+//! global [DET x DET] (stages 1-3), and [DET x (PATCH ∪ DET)] cross-attention (stage 4).
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use super::layers::Linear;
+use super::window::{relative_position_index, window_partition, window_reverse};
+use crate::error::Result;
+use crate::ops::{OpImpl, window_attention};
+use crate::weights::WeightMap;
+
+/// Inputs of the stage-4 [DET x PATCH] cross-attention.
+pub struct CrossInputs {
+    /// Un-shifted, un-padded normalized patch tokens plus their sine encoding, `(B, H*W, C)`.
+    pub patch: Tensor<3>,
+    /// Additive key mask `(B, 1, 1, H*W + Q)`: -100 on padded patches, 0 elsewhere.
+    pub mask: Tensor<4>,
+}
+
+#[derive(Module, Debug)]
+pub struct ReconfiguredAttention {
+    pub qkv: Linear,
+    pub proj: Linear,
+    /// `((2w-1)^2, heads)`
+    pub relative_position_bias_table: Param<Tensor<2>>,
+    pub heads: usize,
+    pub window: usize,
+}
+
+impl ReconfiguredAttention {
+    pub fn load(
+        w: &WeightMap,
+        prefix: &str,
+        dim: usize,
+        heads: usize,
+        window: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        let table_rows = (2 * window - 1) * (2 * window - 1);
+        Ok(Self {
+            qkv: Linear::load(w, &format!("{prefix}.qkv"), dim, 3 * dim, true, device)?,
+            proj: Linear::load(w, &format!("{prefix}.proj"), dim, dim, true, device)?,
+            relative_position_bias_table: Param::from_tensor(w.tensor::<2>(
+                &format!("{prefix}.relative_position_bias_table"),
+                [table_rows, heads],
+                device,
+            )?),
+            heads,
+            window,
+        })
+    }
+
+    /// `(heads, N, N)` relative position bias of one window.
+    fn relative_bias(&self) -> Tensor<3> {
+        let n = self.window * self.window;
+        let table = self.relative_position_bias_table.val();
+        let idx: Vec<i64> = relative_position_index(self.window)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
+        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [n * n]), &table.device());
+        table
+            .select(0, idx)
+            .reshape([n, n, self.heads])
+            .permute([2, 0, 1])
+    }
+
+    /// * `patch`: shifted, window-padded normalized patch tokens `(B, Hp, Wp, C)`
+    /// * `det`: normalized [DET] tokens plus their projected pos embedding `(B, Q, C)`
+    ///
+    /// Returns the projected patch tokens `(B, Hp, Wp, C)` and [DET] tokens `(B, Q, C)`.
+    pub fn forward(
+        &self,
+        patch: Tensor<4>,
+        det: Tensor<3>,
+        shift_mask: Option<Tensor<3>>,
+        cross: Option<&CrossInputs>,
+        imp: OpImpl,
+    ) -> (Tensor<4>, Tensor<3>) {
+        let [b, hp, wp, c] = patch.dims();
+        let q_len = det.dims()[1];
+        let (h, ws) = (self.heads, self.window);
+        let hd = c / h;
+        let n = ws * ws;
+        let scale = (hd as f32).powf(-0.5);
+
+        // [PATCH x PATCH] windowed attention.
+        let patch_qkv = self.qkv.forward(patch); // (B, Hp, Wp, 3C)
+        let windows = window_partition(patch_qkv, ws); // (B_, N, 3C)
+        let bw = windows.dims()[0];
+        let qkv = windows.reshape([bw, n, 3, h, hd]).permute([2, 0, 3, 1, 4]); // (3, B_, h, N, hd)
+        let part = |i: usize| qkv.clone().slice([i..i + 1]).reshape([bw, h, n, hd]);
+        let out = window_attention(
+            part(0),
+            part(1),
+            part(2),
+            self.relative_bias(),
+            shift_mask,
+            scale,
+            imp,
+        );
+        let patch_x = window_reverse(out.swap_dims(1, 2).reshape([bw, n, c]), ws, hp, wp);
+
+        // [DET x DET] or [DET x (PATCH ∪ DET)] global attention.
+        let det_qkv = self
+            .qkv
+            .forward(det)
+            .reshape([b, q_len, 3, h, hd])
+            .permute([2, 0, 3, 1, 4]);
+        let dpart = |i: usize| det_qkv.clone().slice([i..i + 1]).reshape([b, h, q_len, hd]);
+        let (dq, mut dk, mut dv) = (dpart(0), dpart(1), dpart(2));
+        if let Some(cross) = cross {
+            let l = cross.patch.dims()[1];
+            let cq = self
+                .qkv
+                .forward(cross.patch.clone())
+                .reshape([b, l, 3, h, hd])
+                .permute([2, 0, 3, 1, 4]);
+            let cpart = |i: usize| cq.clone().slice([i..i + 1]).reshape([b, h, l, hd]);
+            dk = Tensor::cat(vec![cpart(1), dk], 2);
+            dv = Tensor::cat(vec![cpart(2), dv], 2);
+        }
+        let mut attn = dq.mul_scalar(scale).matmul(dk.swap_dims(2, 3));
+        if let Some(cross) = cross {
+            attn = attn + cross.mask.clone();
+        }
+        let det_x = softmax(attn, 3)
+            .matmul(dv)
+            .swap_dims(1, 2)
+            .reshape([b, q_len, c]);
+
+        (self.proj.forward(patch_x), self.proj.forward(det_x))
+    }
+}

@@ -1,0 +1,370 @@
+//! Swin Transformer backbone with RAM (ViDT): patch embedding, Swin blocks over
+//! [PATCH ; DET] sequences, patch merging of both token kinds, and the four neck levels.
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::gelu;
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::layers::{LayerNorm, Linear, PatchConv};
+use super::mask::PixelMask;
+use super::position::masked_sine_encoding;
+use super::ram::{CrossInputs, ReconfiguredAttention};
+use super::window::shift_mask;
+use crate::config::VidtConfig;
+use crate::error::Result;
+use crate::ops::OpImpl;
+use crate::weights::WeightMap;
+
+#[derive(Module, Debug)]
+pub struct SwinBlock {
+    pub norm1: LayerNorm,
+    pub attn: ReconfiguredAttention,
+    pub norm2: LayerNorm,
+    pub fc1: Linear,
+    pub fc2: Linear,
+    /// Projects the 256-wide [DET] pos embedding to this block's width.
+    pub det_pos_linear: Linear,
+    pub shift: usize,
+}
+
+impl SwinBlock {
+    #[allow(clippy::too_many_arguments)]
+    pub fn load(
+        w: &WeightMap,
+        p: &str,
+        dim: usize,
+        heads: usize,
+        window: usize,
+        shift: usize,
+        pos_dim: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        Ok(Self {
+            norm1: LayerNorm::load(w, &format!("{p}.norm1"), dim, device)?,
+            attn: ReconfiguredAttention::load(w, &format!("{p}.attn"), dim, heads, window, device)?,
+            norm2: LayerNorm::load(w, &format!("{p}.norm2"), dim, device)?,
+            fc1: Linear::load(w, &format!("{p}.mlp.fc1"), dim, 4 * dim, true, device)?,
+            fc2: Linear::load(w, &format!("{p}.mlp.fc2"), 4 * dim, dim, true, device)?,
+            det_pos_linear: Linear::load(
+                w,
+                &format!("{p}.det_pos_linear"),
+                pos_dim,
+                dim,
+                true,
+                device,
+            )?,
+            shift,
+        })
+    }
+
+    /// `seq`: `(B, H*W + Q, C)` -> same shape.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &self,
+        seq: Tensor<3>,
+        h: usize,
+        w: usize,
+        det_pos: Tensor<3>,
+        mask: Option<Tensor<3>>,
+        cross: Option<&CrossInputs>,
+        imp: OpImpl,
+    ) -> Tensor<3> {
+        let [b, len, c] = seq.dims();
+        let hw = h * w;
+        let ws = self.attn.window;
+        let normed = self.norm1.forward(seq.clone());
+        let patch = normed.clone().slice([0..b, 0..hw]).reshape([b, h, w, c]);
+        let det = normed.slice([0..b, hw..len]);
+        // Pad to window multiples after the norm; padded positions are not masked (as the reference).
+        let (pad_b, pad_r) = ((ws - h % ws) % ws, (ws - w % ws) % ws);
+        let mut x = patch.clone();
+        if pad_b > 0 || pad_r > 0 {
+            x = x.pad(
+                [(0, 0), (0, pad_b), (0, pad_r), (0, 0)],
+                PadMode::Constant(0.0),
+            );
+        }
+        let (hp, wp) = (h + pad_b, w + pad_r);
+        let det = det + self.det_pos_linear.forward(det_pos);
+        let shifted = if self.shift > 0 {
+            x.roll(&[-(self.shift as i64), -(self.shift as i64)], &[1, 2])
+        } else {
+            x
+        };
+        let cross_in = cross.map(|c| CrossInputs {
+            patch: patch.reshape([b, hw, c.patch.dims()[2]]) + c.patch.clone(),
+            mask: c.mask.clone(),
+        });
+        let (patch_x, det_x) = self.attn.forward(
+            shifted,
+            det,
+            if self.shift > 0 { mask } else { None },
+            cross_in.as_ref(),
+            imp,
+        );
+        let mut x = if self.shift > 0 {
+            patch_x.roll(&[self.shift as i64, self.shift as i64], &[1, 2])
+        } else {
+            patch_x
+        };
+        if hp != h || wp != w {
+            x = x.slice([0..b, 0..h, 0..w, 0..c]);
+        }
+        let x = seq + Tensor::cat(vec![x.reshape([b, hw, c]), det_x], 1);
+        let y = self
+            .fc2
+            .forward(gelu(self.fc1.forward(self.norm2.forward(x.clone()))));
+        x + y
+    }
+}
+
+/// Patch merging of [PATCH] tokens (2x2 gather) and [DET] tokens (tiled 4x along channels),
+/// through one LayerNorm(4C) + Linear(4C -> out).
+#[derive(Module, Debug)]
+pub struct PatchMerging {
+    pub norm: LayerNorm,
+    pub reduction: Linear,
+}
+
+impl PatchMerging {
+    pub fn load(w: &WeightMap, p: &str, dim: usize, out: usize, device: &Device) -> Result<Self> {
+        Ok(Self {
+            norm: LayerNorm::load(w, &format!("{p}.norm"), 4 * dim, device)?,
+            reduction: Linear::load(w, &format!("{p}.reduction"), 4 * dim, out, false, device)?,
+        })
+    }
+
+    /// `(B, H*W + Q, C)` -> `(B, ceil(H/2)*ceil(W/2) + Q, out)`.
+    pub fn forward(&self, seq: Tensor<3>, h: usize, w: usize) -> Tensor<3> {
+        let [b, len, c] = seq.dims();
+        let hw = h * w;
+        let mut x = seq.clone().slice([0..b, 0..hw]).reshape([b, h, w, c]);
+        let det = seq.slice([0..b, hw..len]);
+        if h % 2 == 1 || w % 2 == 1 {
+            x = x.pad(
+                [(0, 0), (0, h % 2), (0, w % 2), (0, 0)],
+                PadMode::Constant(0.0),
+            );
+        }
+        let (h2, w2) = (h.div_ceil(2), w.div_ceil(2));
+        let pick = |dy: usize, dx: usize| {
+            x.clone()
+                .slice(burn::tensor::s![.., dy..;2, dx..;2, ..])
+                .reshape([b, h2 * w2, c])
+        };
+        let x = Tensor::cat(vec![pick(0, 0), pick(1, 0), pick(0, 1), pick(1, 1)], 2);
+        let det = det.repeat_dim(2, 4);
+        self.reduction
+            .forward(self.norm.forward(Tensor::cat(vec![x, det], 1)))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct SwinStage {
+    pub blocks: Vec<SwinBlock>,
+    pub downsample: PatchMerging,
+    pub dim: usize,
+    /// Whether this stage's [DET] tokens attend to the [PATCH] tokens (stage 4).
+    pub cross: bool,
+}
+
+/// Intermediates kept for parity checks (`backbone_stage{i}_*` in the fixtures).
+#[derive(Clone, Debug)]
+pub struct StageTrace {
+    pub out: Tensor<3>,
+    pub down: Tensor<3>,
+    /// `[H, W, H_down, W_down]`
+    pub hw: [usize; 4],
+}
+
+/// What the backbone hands to the neck.
+#[derive(Clone, Debug)]
+pub struct BackboneOutput {
+    /// Four [PATCH] levels, channel-last tokens `(B, H*W, C)` with their `(H, W)`.
+    pub features: Vec<(Tensor<3>, usize, usize)>,
+    /// Stage-4 [DET] tokens before the final merge, `(B, Q, C4)`.
+    pub det_tgt: Tensor<3>,
+    /// The learnable [DET] pos embedding `(1, Q, 256)`.
+    pub det_pos: Tensor<3>,
+    /// Patch embedding `(B, C, Wh, Ww)`, when intermediates are kept.
+    pub patch_embed: Option<Tensor<4>>,
+    pub stages: Vec<StageTrace>,
+}
+
+#[derive(Module, Debug)]
+pub struct SwinBackbone {
+    pub patch_embed: PatchConv,
+    pub patch_norm: LayerNorm,
+    pub det_token: Param<Tensor<3>>,
+    pub det_pos_embed: Param<Tensor<3>>,
+    pub stages: Vec<SwinStage>,
+    pub window: usize,
+}
+
+impl SwinBackbone {
+    pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &Device) -> Result<Self> {
+        let s = &cfg.swin;
+        let e = s.embed_dim;
+        let q = cfg.det_tokens;
+        let n = s.num_stages();
+        let mut stages = Vec::with_capacity(n);
+        for st in 0..n {
+            let dim = s.stage_dim(st);
+            let blocks = (0..s.depths[st])
+                .map(|i| {
+                    let shift = if i % 2 == 0 { 0 } else { s.window_size / 2 };
+                    SwinBlock::load(
+                        w,
+                        &format!("backbone.layers.{st}.blocks.{i}"),
+                        dim,
+                        s.num_heads[st],
+                        s.window_size,
+                        shift,
+                        cfg.d_model,
+                        device,
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = if st + 1 < n { 2 * dim } else { cfg.d_model };
+            let downsample = PatchMerging::load(
+                w,
+                &format!("backbone.layers.{st}.downsample"),
+                dim,
+                out,
+                device,
+            )?;
+            stages.push(SwinStage {
+                blocks,
+                downsample,
+                dim,
+                cross: st == n - 1,
+            });
+        }
+        Ok(Self {
+            patch_embed: PatchConv::load(w, "backbone.patch_embed.proj", 3, e, 4, device)?,
+            patch_norm: LayerNorm::load(w, "backbone.patch_embed.norm", e, device)?,
+            det_token: Param::from_tensor(w.tensor::<3>(
+                "backbone.det_token",
+                [1, q, e],
+                device,
+            )?),
+            det_pos_embed: Param::from_tensor(w.tensor::<3>(
+                "backbone.det_pos_embed",
+                [1, q, cfg.d_model],
+                device,
+            )?),
+            stages,
+            window: s.window_size,
+        })
+    }
+
+    /// `images`: `(B, 3, H, W)` normalized; `mask`: `(B, H, W)` 1 = padded.
+    pub fn forward(
+        &self,
+        images: Tensor<4>,
+        mask: &PixelMask,
+        keep: bool,
+        imp: OpImpl,
+    ) -> BackboneOutput {
+        let device = images.device();
+        let [b, _, ih, iw] = images.dims();
+        // Right/bottom zero pad to a multiple of the patch size, 4x4/4 conv, LayerNorm.
+        let (pb, pr) = ((4 - ih % 4) % 4, (4 - iw % 4) % 4);
+        let images = if pb > 0 || pr > 0 {
+            images.pad([(0, 0), (0, 0), (0, pb), (0, pr)], PadMode::Constant(0.0))
+        } else {
+            images
+        };
+        let x = self.patch_embed.forward(images);
+        let [_, e, mut h, mut w] = x.dims();
+        let mut x = self
+            .patch_norm
+            .forward(x.reshape([b, e, h * w]).swap_dims(1, 2));
+        let patch_embed = keep.then(|| x.clone().swap_dims(1, 2).reshape([b, e, h, w]));
+        let q = self.det_token.dims()[1];
+        let mut det = self.det_token.val().repeat_dim(0, b);
+        let det_pos = self.det_pos_embed.val();
+        // The cross-attention mask starts at the patch grid / 8 (= 2^(stages - #cross stages)).
+        let divisor = 1 << (self.stages.len() - 1);
+        let mut cross_mask = mask.resize_nearest(h / divisor, w / divisor);
+
+        let mut features = Vec::new();
+        let mut stages = Vec::new();
+        let mut det_tgt = None;
+        let n = self.stages.len();
+        for (si, stage) in self.stages.iter().enumerate() {
+            let c = stage.dim;
+            let seq = Tensor::cat(vec![x, det], 1);
+            let ws = self.window;
+            let (hp, wp) = (h.div_ceil(ws) * ws, w.div_ceil(ws) * ws);
+            let smask = shift_mask(hp, wp, ws, ws / 2, &device);
+            let cross = stage.cross.then(|| {
+                if cross_mask.height != h || cross_mask.width != w {
+                    cross_mask = cross_mask.resize_nearest(h, w);
+                }
+                cross_inputs(&cross_mask, c, q, &device)
+            });
+            let mut out = seq;
+            for blk in &stage.blocks {
+                out = blk.forward(
+                    out,
+                    h,
+                    w,
+                    det_pos.clone(),
+                    Some(smask.clone()),
+                    cross.as_ref(),
+                    imp,
+                );
+            }
+            let down = stage.downsample.forward(out.clone(), h, w);
+            let (h2, w2) = (h.div_ceil(2), w.div_ceil(2));
+            let len = out.dims()[1];
+            if si > 0 {
+                features.push((out.clone().slice([0..b, 0..h * w]), h, w));
+            }
+            if si == n - 1 {
+                det_tgt = Some(out.clone().slice([0..b, h * w..len]));
+            }
+            if keep {
+                stages.push(StageTrace {
+                    out: out.clone(),
+                    down: down.clone(),
+                    hw: [h, w, h2, w2],
+                });
+            }
+            let dlen = down.dims()[1];
+            x = down.clone().slice([0..b, 0..h2 * w2]);
+            det = down.slice([0..b, h2 * w2..dlen]);
+            h = h2;
+            w = w2;
+        }
+        features.push((x, h, w));
+        BackboneOutput {
+            features,
+            det_tgt: det_tgt.expect("at least one stage"),
+            det_pos,
+            patch_embed,
+            stages,
+        }
+    }
+}
+
+/// The sine encoding and the -100 key mask for the [DET x PATCH] attention at `mask`'s size.
+fn cross_inputs(mask: &PixelMask, c: usize, q: usize, device: &Device) -> CrossInputs {
+    let (b, h, w) = (mask.batch, mask.height, mask.width);
+    let pos = masked_sine_encoding(mask, c);
+    let mut m = Vec::with_capacity(b * (h * w + q));
+    for bi in 0..b {
+        m.extend(
+            mask.data[bi * h * w..(bi + 1) * h * w]
+                .iter()
+                .map(|&v| if v != 0 { -100.0f32 } else { 0.0 }),
+        );
+        m.extend(std::iter::repeat_n(0.0f32, q));
+    }
+    CrossInputs {
+        patch: Tensor::from_data(TensorData::new(pos, [b, h * w, c]), device),
+        mask: Tensor::from_data(TensorData::new(m, [b, 1, 1, h * w + q]), device),
+    }
+}

@@ -1,0 +1,162 @@
+//! Checkpoint import: official `.pth` files (`{"model": state_dict}`) and safetensors files with
+//! the same keys, in float32, float16 or bfloat16 (upcast to f32 on load).
+//!
+//! We keep tensors by their official key and let each module take what it needs with an
+//! expected shape, so a bad checkpoint is reported with the key and both shapes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::{Result, VidtError};
+
+mod pth;
+mod safetensors_io;
+
+pub use safetensors_io::{StoreDtype, write_safetensors, write_safetensors_as};
+
+/// One tensor of a checkpoint, upcast to f32, row-major.
+#[derive(Clone, Debug)]
+pub struct WeightTensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl WeightTensor {
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+        Self { shape, data }
+    }
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+    pub fn to_tensor<const D: usize>(&self, device: &Device) -> Tensor<D> {
+        Tensor::from_data(
+            TensorData::new(self.data.clone(), self.shape.clone()),
+            device,
+        )
+    }
+}
+
+/// A checkpoint's tensors by official state_dict key.
+#[derive(Clone, Debug, Default)]
+pub struct WeightMap {
+    tensors: BTreeMap<String, WeightTensor>,
+}
+
+impl WeightMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads a `.pth` (PyTorch zip or legacy pickle) or `.safetensors` file, chosen by content.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut head = [0u8; 8];
+        {
+            use std::io::Read;
+            let mut f = std::fs::File::open(path).map_err(|e| VidtError::Io {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+            let n = f.read(&mut head).map_err(|e| VidtError::Io {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+            if n < 8 {
+                return Err(VidtError::Checkpoint {
+                    path: path.display().to_string(),
+                    reason: format!("file is only {n} bytes long"),
+                });
+            }
+        }
+        // PyTorch files are zip archives ("PK") or legacy pickles (0x80 protocol byte).
+        if head.starts_with(b"PK") || head[0] == 0x80 {
+            pth::read_pth(path)
+        } else {
+            let bytes = std::fs::read(path).map_err(|e| VidtError::Io {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+            Self::from_safetensors_bytes(&bytes, &path.display().to_string())
+        }
+    }
+
+    /// Parses safetensors bytes (usable in the browser, where there is no file system).
+    pub fn from_safetensors_bytes(bytes: &[u8], name: &str) -> Result<Self> {
+        safetensors_io::read_safetensors(bytes, name)
+    }
+
+    pub fn insert(&mut self, key: impl Into<String>, t: WeightTensor) {
+        self.tensors.insert(key.into(), t);
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<WeightTensor> {
+        self.tensors.remove(key)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.tensors.contains_key(key)
+    }
+
+    pub fn shape(&self, key: &str) -> Option<&[usize]> {
+        self.tensors.get(key).map(|t| t.shape.as_slice())
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(|k| k.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &WeightTensor)> {
+        self.tensors.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    /// The tensor at `key`, which must have exactly `expected` shape.
+    pub fn get(&self, key: &str, expected: &[usize]) -> Result<&WeightTensor> {
+        let t = self.tensors.get(key).ok_or_else(|| VidtError::MissingKey {
+            key: key.to_string(),
+            expected: expected.to_vec(),
+        })?;
+        if t.shape != expected {
+            let hint = if t.shape.len() == expected.len() {
+                " (is this checkpoint of another model size than the rest of the file?)".to_string()
+            } else {
+                String::new()
+            };
+            return Err(VidtError::ShapeMismatch {
+                key: key.to_string(),
+                found: t.shape.clone(),
+                expected: expected.to_vec(),
+                hint,
+            });
+        }
+        Ok(t)
+    }
+
+    /// The tensor at `key` on `device`, checked against `expected`.
+    pub fn tensor<const D: usize>(
+        &self,
+        key: &str,
+        expected: [usize; D],
+        device: &Device,
+    ) -> Result<Tensor<D>> {
+        Ok(self.get(key, &expected)?.to_tensor(device))
+    }
+
+    /// The raw `(shape, data)` of `key`, or an error naming it.
+    pub fn require(&self, key: &str) -> Result<&WeightTensor> {
+        self.tensors.get(key).ok_or_else(|| VidtError::MissingKey {
+            key: key.to_string(),
+            expected: vec![],
+        })
+    }
+}

@@ -1,0 +1,214 @@
+//! Checkpoint import: the official layout and key set, parameter counts, dtypes, and a clear
+//! one-line error for every kind of bad checkpoint.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use vidt::config::{EntryKind, VidtConfig};
+use vidt::weights::{WeightMap, WeightTensor, write_safetensors};
+use vidt::{Detector, VidtError};
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vidt-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn to_map(w: &WeightMap) -> BTreeMap<String, WeightTensor> {
+    w.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+fn load_err(path: &std::path::Path) -> String {
+    match Detector::from_file(path, &cpu()) {
+        Ok(_) => panic!("{} loaded, expected an error", path.display()),
+        Err(e) => {
+            let s = e.to_string();
+            assert!(!s.contains('\n'), "error is not one line: {s}");
+            println!("{}: {s}", path.file_name().unwrap().to_string_lossy());
+            s
+        }
+    }
+}
+
+#[test]
+fn schema_equals_official_state_dict() {
+    let w = checkpoint();
+    assert_eq!(w.len(), 485);
+    let cfg = VidtConfig::infer(&w).unwrap();
+    assert_eq!(cfg.preset.as_deref(), Some("swin_nano"));
+    assert_eq!(
+        (
+            cfg.det_tokens,
+            cfg.dec_layers,
+            cfg.num_classes,
+            cfg.dec_points
+        ),
+        (100, 6, 91, 4)
+    );
+    assert_eq!(cfg, {
+        let mut p = VidtConfig::preset("nano").unwrap();
+        p.dropout = cfg.dropout;
+        p
+    });
+    let schema = cfg.schema();
+    assert_eq!(schema.len(), 485);
+    for e in &schema {
+        assert_eq!(w.shape(&e.key), Some(e.shape.as_slice()), "{}", e.key);
+    }
+    // The file's parameters (aliases and index buffers not counted) equal the schema's count.
+    let in_file: usize = schema
+        .iter()
+        .filter(|e| !matches!(e.kind, EntryKind::Alias | EntryKind::Buffer))
+        .map(|e| w.get(&e.key, &e.shape).unwrap().numel())
+        .sum();
+    assert_eq!(in_file, cfg.parameter_count());
+}
+
+#[test]
+fn parameter_counts_equal_reference() {
+    for (preset, n) in [
+        ("nano", 15_728_677),
+        ("tiny", 37_962_901),
+        ("small", 60_465_061),
+        ("base", 99_959_635),
+    ] {
+        let cfg = VidtConfig::preset(preset).unwrap();
+        println!(
+            "{preset}: {} parameters ({} used by inference), {} state_dict keys",
+            cfg.parameter_count(),
+            cfg.used_parameter_count(),
+            cfg.schema().len()
+        );
+        assert_eq!(cfg.parameter_count(), n, "{preset}");
+    }
+    assert_eq!(VidtConfig::preset("small").unwrap().schema().len(), 677);
+}
+
+#[test]
+fn half_precision_safetensors_load() {
+    let w = checkpoint();
+    let mut map = to_map(&w);
+    map.retain(|k, _| !k.ends_with("relative_position_index"));
+    for (dtype, name) in [
+        (vidt::weights::StoreDtype::F16, "f16.safetensors"),
+        (vidt::weights::StoreDtype::BF16, "bf16.safetensors"),
+    ] {
+        let p = scratch(name);
+        vidt::weights::write_safetensors_as(&p, &map, dtype).unwrap();
+        let back = WeightMap::from_file(&p).unwrap();
+        let key = "backbone.layers.2.blocks.3.attn.qkv.weight";
+        let orig = &w.require(key).unwrap().data;
+        let got = &back.require(key).unwrap().data;
+        let expect: Vec<f32> = match dtype {
+            vidt::weights::StoreDtype::F16 => orig
+                .iter()
+                .map(|&v| half::f16::from_f32(v).to_f32())
+                .collect(),
+            _ => orig
+                .iter()
+                .map(|&v| half::bf16::from_f32(v).to_f32())
+                .collect(),
+        };
+        assert_eq!(got, &expect, "{name}");
+        // The model loads from it (relative_position_index is recomputed, not needed).
+        Detector::from_file(&p, &cpu()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn truncated_pth_is_a_clear_error() {
+    let bytes = std::fs::read(fixture_path("vidt_nano_perturbed.pth")).unwrap();
+    for (name, len) in [
+        ("trunc-head.pth", 100),
+        ("trunc-half.pth", bytes.len() / 2),
+        ("trunc-tail.pth", bytes.len() - 10),
+    ] {
+        let p = scratch(name);
+        std::fs::write(&p, &bytes[..len]).unwrap();
+        let e = load_err(&p);
+        assert!(
+            e.contains(name) || e.contains("truncated") || e.contains("checkpoint"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn truncated_safetensors_is_a_clear_error() {
+    let w = checkpoint();
+    let p = scratch("full.safetensors");
+    write_safetensors(&p, &to_map(&w), &[]).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    let t = scratch("trunc.safetensors");
+    std::fs::write(&t, &bytes[..bytes.len() - 1000]).unwrap();
+    let e = load_err(&t);
+    assert!(
+        e.contains("trunc.safetensors") && e.contains("safetensors"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_key_is_named() {
+    let mut map = to_map(&checkpoint());
+    map.remove("transformer.decoder.layers.3.norm2.weight");
+    let p = scratch("missing.safetensors");
+    write_safetensors(&p, &map, &[]).unwrap();
+    let e = load_err(&p);
+    assert!(
+        e.contains("transformer.decoder.layers.3.norm2.weight") && e.contains("missing"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_shape_names_key_and_both_shapes() {
+    let mut map = to_map(&checkpoint());
+    map.insert(
+        "bbox_embed.2.layers.1.weight".into(),
+        WeightTensor::new(vec![256, 255], vec![0.0; 256 * 255]),
+    );
+    let p = scratch("shape.safetensors");
+    write_safetensors(&p, &map, &[]).unwrap();
+    let e = load_err(&p);
+    assert!(
+        e.contains("bbox_embed.2.layers.1.weight")
+            && e.contains("[256, 255]")
+            && e.contains("[256, 256]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn tiny_sized_tensor_in_nano_file_is_named() {
+    // A swin_tiny stage-3 block in a nano checkpoint: 384-wide instead of 192.
+    let mut map = to_map(&checkpoint());
+    map.insert(
+        "backbone.layers.2.blocks.1.mlp.fc1.weight".into(),
+        WeightTensor::new(vec![1536, 384], vec![0.0; 1536 * 384]),
+    );
+    let p = scratch("tiny-in-nano.safetensors");
+    write_safetensors(&p, &map, &[]).unwrap();
+    let e = load_err(&p);
+    assert!(
+        e.contains("backbone.layers.2.blocks.1.mlp.fc1.weight")
+            && e.contains("[1536, 384]")
+            && e.contains("[768, 192]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn not_a_checkpoint_is_a_clear_error() {
+    let p = scratch("garbage.pth");
+    std::fs::write(&p, b"this is not a checkpoint at all").unwrap();
+    let e = load_err(&p);
+    assert!(e.contains("garbage.pth"), "{e}");
+    let e = match Detector::from_file(scratch("does-not-exist.pth"), &cpu()) {
+        Err(e) => e,
+        Ok(_) => panic!("loaded a missing file"),
+    };
+    assert!(matches!(e, VidtError::Io { .. }), "{e}");
+}

@@ -1,0 +1,115 @@
+//! Shared test helpers: fixture loading (a missing fixture fails the test) and comparisons.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use burn::tensor::{Device, Tensor};
+use vidt::PixelMask;
+use vidt::weights::{WeightMap, WeightTensor};
+
+pub fn fixtures_dir() -> PathBuf {
+    let dir = std::env::var("VIDT_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    assert!(
+        dir.is_dir(),
+        "fixture directory {} is missing (set VIDT_FIXTURES)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    let p = fixtures_dir().join(name);
+    assert!(p.is_file(), "fixture {} is missing", p.display());
+    p
+}
+
+pub fn fixture(name: &str) -> WeightMap {
+    WeightMap::from_file(fixture_path(name))
+        .unwrap_or_else(|e| panic!("cannot read fixture {name}: {e}"))
+}
+
+pub fn checkpoint() -> WeightMap {
+    fixture("vidt_nano_perturbed.pth")
+}
+
+pub fn cpu() -> Device {
+    vidt::backend::device("cpu").expect("tests need the cpu (flex) backend")
+}
+
+pub fn get<'a>(f: &'a WeightMap, key: &str) -> &'a WeightTensor {
+    f.require(key).unwrap_or_else(|e| panic!("fixture: {e}"))
+}
+
+pub fn mask_of(f: &WeightMap, key: &str) -> PixelMask {
+    let m = get(f, key);
+    PixelMask::new(
+        m.shape[0],
+        m.shape[1],
+        m.shape[2],
+        m.data.iter().map(|&v| v as u8).collect(),
+    )
+}
+
+pub fn values<const D: usize>(t: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
+    let dims = t.dims().to_vec();
+    (dims, vidt::detector::read(t).expect("read back"))
+}
+
+/// Max |a - b|; panics on a shape mismatch.
+pub fn max_diff(name: &str, ours: (&[usize], &[f32]), theirs: &WeightTensor) -> f32 {
+    assert_eq!(ours.0, theirs.shape.as_slice(), "{name}: shape");
+    ours.1
+        .iter()
+        .zip(&theirs.data)
+        .map(|(a, b)| {
+            assert!(a.is_finite(), "{name}: non-finite value {a}");
+            (a - b).abs()
+        })
+        .fold(0.0, f32::max)
+}
+
+pub fn max_abs(t: &WeightTensor) -> f32 {
+    t.data.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+/// Asserts `max|ours - fixture| <= tol` and prints the figure.
+pub fn assert_close<const D: usize>(
+    name: &str,
+    ours: Tensor<D>,
+    theirs: &WeightTensor,
+    tol: f32,
+) -> f32 {
+    let (dims, data) = values(ours);
+    let d = max_diff(name, (&dims, &data), theirs);
+    println!(
+        "{name:<32} max|diff| = {d:.3e}  (max|ref| = {:.3e}, tol {tol:.0e})",
+        max_abs(theirs)
+    );
+    assert!(d <= tol, "{name}: max |diff| {d:e} > {tol:e}");
+    d
+}
+
+/// Asserts `|ours - fixture| <= tol * max(1, |fixture|)` elementwise (for values whose
+/// magnitude makes an absolute f32 bound meaningless) and prints the figures.
+pub fn assert_close_rel<const D: usize>(
+    name: &str,
+    ours: Tensor<D>,
+    theirs: &WeightTensor,
+    tol: f32,
+) -> f32 {
+    let (dims, data) = values(ours);
+    let abs = max_diff(name, (&dims, &data), theirs);
+    let rel = data
+        .iter()
+        .zip(&theirs.data)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+        .fold(0.0, f32::max);
+    println!(
+        "{name:<32} max|diff| = {abs:.3e}, max|diff|/max(1,|ref|) = {rel:.3e}  (max|ref| = {:.3e}, tol {tol:.0e} relative)",
+        max_abs(theirs)
+    );
+    assert!(rel <= tol, "{name}: relative diff {rel:e} > {tol:e}");
+    rel
+}
