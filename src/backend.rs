@@ -1,10 +1,23 @@
-//! Device selection at run time: the backends compiled in are chosen by cargo features.
+//! Backends compiled in (cargo features) and their selection by name at run time.
+//!
+//! burn 0.21 tensors carry their backend as a type, so a name picks a monomorphized code path
+//! through [`with_backend!`](crate::with_backend).
 
-use burn::tensor::Device;
+pub use burn::tensor::backend::Backend;
 
-use crate::error::{Result, VidtError};
+use crate::error::VidtError;
 
-/// Backends compiled into this build.
+/// CPU reference backend (burn's pure-Rust `flex`).
+#[cfg(feature = "flex")]
+pub type Cpu = burn::backend::Flex;
+/// wgpu: Vulkan / Metal / DX12 natively, WebGPU in the browser.
+#[cfg(feature = "wgpu")]
+pub type Gpu = burn::backend::Wgpu;
+/// CUDA.
+#[cfg(feature = "cuda")]
+pub type CudaGpu = burn::backend::Cuda;
+
+/// Backends compiled into this build, by name.
 pub fn available() -> Vec<&'static str> {
     let mut v = Vec::new();
     if cfg!(feature = "flex") {
@@ -19,22 +32,6 @@ pub fn available() -> Vec<&'static str> {
     v
 }
 
-/// `cpu` (burn's flex backend), `wgpu` or `cuda`.
-pub fn device(name: &str) -> Result<Device> {
-    match name {
-        #[cfg(feature = "flex")]
-        "cpu" => Ok(Device::flex()),
-        #[cfg(feature = "wgpu")]
-        "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
-        #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::cuda(0usize)),
-        other => Err(VidtError::Unsupported(format!(
-            "device `{other}` is not compiled into this build (available: {})",
-            available().join(", ")
-        ))),
-    }
-}
-
 /// The default device name: a GPU backend when compiled in, else the CPU.
 pub fn default_name() -> &'static str {
     if cfg!(feature = "cuda") {
@@ -44,4 +41,46 @@ pub fn default_name() -> &'static str {
     } else {
         "cpu"
     }
+}
+
+/// The backend's default device.
+pub fn default_device<B: Backend>() -> B::Device {
+    Default::default()
+}
+
+pub fn unknown(name: &str) -> VidtError {
+    VidtError::Unsupported(format!(
+        "device `{name}` is not compiled into this build (available: {})",
+        available().join(", ")
+    ))
+}
+
+/// `with_backend!(name, |B, device| body)`: runs `body` with the type `B` bound to the backend
+/// called `name` (`cpu`, `wgpu`, `cuda`) and `device` its default device; an unknown or
+/// absent backend is an error value converted with `Into`.
+#[macro_export]
+macro_rules! with_backend {
+    ($name:expr, |$b:ident, $dev:ident| $body:expr) => {{
+        match $name {
+            #[cfg(feature = "flex")]
+            "cpu" => {
+                type $b = $crate::backend::Cpu;
+                let $dev = $crate::backend::default_device::<$b>();
+                $body
+            }
+            #[cfg(feature = "wgpu")]
+            "wgpu" => {
+                type $b = $crate::backend::Gpu;
+                let $dev = $crate::backend::default_device::<$b>();
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            "cuda" => {
+                type $b = $crate::backend::CudaGpu;
+                let $dev = $crate::backend::default_device::<$b>();
+                $body
+            }
+            other => Err($crate::backend::unknown(other).into()),
+        }
+    }};
 }

@@ -1,7 +1,7 @@
 //! The high-level detector: a loaded model, its configuration and class names, and one call
 //! from a normalized batch to detections. The CLI and the wasm API are thin over this.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
@@ -10,11 +10,11 @@ use crate::ops::OpImpl;
 use crate::postprocess::{Detection, postprocess};
 use crate::weights::WeightMap;
 
-pub struct Detector {
-    pub model: Vidt,
+pub struct Detector<B: Backend> {
+    pub model: Vidt<B>,
     pub config: VidtConfig,
     pub names: Vec<String>,
-    pub device: Device,
+    pub device: B::Device,
     pub ops: OpImpl,
 }
 
@@ -39,9 +39,9 @@ impl Default for DetectOptions {
     }
 }
 
-impl Detector {
+impl<B: Backend> Detector<B> {
     /// Loads a checkpoint's tensors, inferring the configuration from them.
-    pub fn from_weights(w: &WeightMap, device: &Device) -> Result<Self> {
+    pub fn from_weights(w: &WeightMap, device: &B::Device) -> Result<Self> {
         let config = VidtConfig::infer(w)?;
         let model = Vidt::load(w, &config, device)?;
         let names = if config.num_classes == 91 {
@@ -61,7 +61,7 @@ impl Detector {
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn from_file(path: impl AsRef<std::path::Path>, device: &Device) -> Result<Self> {
+    pub fn from_file(path: impl AsRef<std::path::Path>, device: &B::Device) -> Result<Self> {
         Self::from_weights(&WeightMap::from_file(path)?, device)
     }
 
@@ -72,14 +72,14 @@ impl Detector {
         shape: [usize; 4],
         mask: &PixelMask,
         dec_layers: Option<usize>,
-    ) -> Result<VidtOutput> {
+    ) -> Result<VidtOutput<B>> {
         if images.len() != shape.iter().product::<usize>() {
             return Err(VidtError::Input {
                 name: "input".into(),
                 reason: format!("{} values for shape {shape:?}", images.len()),
             });
         }
-        let x = Tensor::<4>::from_data(TensorData::new(images.to_vec(), shape), &self.device);
+        let x = Tensor::<B, 4>::from_data(TensorData::new(images.to_vec(), shape), &self.device);
         self.model.forward(
             x,
             mask,
@@ -136,8 +136,8 @@ impl Detector {
 }
 
 /// Reads a tensor back to the host as f32.
-pub fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+pub fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
     t.into_data()
-        .try_to_vec::<f32>()
+        .to_vec::<f32>()
         .map_err(|e| VidtError::Unsupported(format!("cannot read tensor back: {e:?}")))
 }

@@ -1,3 +1,4 @@
+#![cfg(feature = "flex")]
 //! Checkpoint import: the official layout and key set, parameter counts, dtypes, and a clear
 //! one-line error for every kind of bad checkpoint.
 
@@ -21,7 +22,7 @@ fn to_map(w: &WeightMap) -> BTreeMap<String, WeightTensor> {
 }
 
 fn load_err(path: &std::path::Path) -> String {
-    match Detector::from_file(path, &cpu()) {
+    match Detector::<B>::from_file(path, &cpu()) {
         Ok(_) => panic!("{} loaded, expected an error", path.display()),
         Err(e) => {
             let s = e.to_string();
@@ -113,7 +114,7 @@ fn half_precision_safetensors_load() {
         };
         assert_eq!(got, &expect, "{name}");
         // The model loads from it (relative_position_index is recomputed, not needed).
-        Detector::from_file(&p, &cpu()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        Detector::<B>::from_file(&p, &cpu()).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
 
@@ -206,7 +207,7 @@ fn not_a_checkpoint_is_a_clear_error() {
     std::fs::write(&p, b"this is not a checkpoint at all").unwrap();
     let e = load_err(&p);
     assert!(e.contains("garbage.pth"), "{e}");
-    let e = match Detector::from_file(scratch("does-not-exist.pth"), &cpu()) {
+    let e = match Detector::<B>::from_file(scratch("does-not-exist.pth"), &cpu()) {
         Err(e) => e,
         Ok(_) => panic!("loaded a missing file"),
     };

@@ -1,3 +1,4 @@
+#![cfg(feature = "flex")]
 //! The deformable-attention reference op against the official pure-PyTorch op
 //! (`fixture_msda`): forward, and backward through autodiff.
 //!
@@ -9,7 +10,7 @@ mod common;
 use burn::tensor::{Tensor, TensorData};
 use common::*;
 use vidt::ops::ms_deform_attn;
-use vidt::weights::{WeightMap, WeightTensor};
+use vidt::weights::WeightMap;
 
 const TOL: f32 = 1e-5;
 
@@ -21,7 +22,11 @@ fn shapes(f: &WeightMap) -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn t<const D: usize>(f: &WeightMap, k: &str, dev: &burn::tensor::Device) -> Tensor<D> {
+fn t<BB: burn::tensor::backend::Backend, const D: usize>(
+    f: &WeightMap,
+    k: &str,
+    dev: &burn::tensor::Device<BB>,
+) -> Tensor<BB, D> {
     let w = get(f, k);
     Tensor::from_data(TensorData::new(w.data.clone(), w.shape.clone()), dev)
 }
@@ -30,7 +35,7 @@ fn t<const D: usize>(f: &WeightMap, k: &str, dev: &burn::tensor::Device) -> Tens
 fn forward_matches_reference() {
     let f = fixture("fixture_msda.safetensors");
     let dev = cpu();
-    let out = ms_deform_attn::reference(
+    let out = ms_deform_attn::reference::<B>(
         t(&f, "value", &dev),
         &shapes(&f),
         t(&f, "sampling_locations", &dev),
@@ -140,12 +145,12 @@ fn backward_matches_reference() {
         "oracle forward differs from output_f64 by {oracle_err}"
     );
 
-    let dev = cpu().autodiff();
-    let value: Tensor<4> = t(&f, "value", &dev).require_grad();
-    let loc: Tensor<6> = t(&f, "sampling_locations", &dev).require_grad();
-    let w: Tensor<5> = t(&f, "attention_weights", &dev).require_grad();
+    let dev = cpu();
+    let value: Tensor<AB, 4> = t(&f, "value", &dev).require_grad();
+    let loc: Tensor<AB, 6> = t(&f, "sampling_locations", &dev).require_grad();
+    let w: Tensor<AB, 5> = t(&f, "attention_weights", &dev).require_grad();
     let out = ms_deform_attn::reference(value.clone(), &shapes(&f), loc.clone(), w.clone());
-    let go: Tensor<3> = t(&f, "grad_output", &dev);
+    let go: Tensor<AB, 3> = t(&f, "grad_output", &dev);
     let grads = (out * go).sum().backward();
     let ours = [
         (

@@ -1,3 +1,4 @@
+#![cfg(feature = "flex")]
 //! Whole-model parity on the CPU backend against the official implementation's outputs
 //! (`fixture_nano_perturbed*`), stage by stage, then the final and auxiliary outputs.
 
@@ -19,14 +20,14 @@ fn rel_tol(t: &vidt::weights::WeightTensor) -> f32 {
     TOL_REL * max_abs(t).max(1.0)
 }
 
-fn model() -> (Vidt, burn::tensor::Device) {
+fn model() -> (Vidt<B>, burn::tensor::Device<B>) {
     let w = checkpoint();
     let cfg = VidtConfig::infer(&w).expect("config");
     let dev = cpu();
     (Vidt::load(&w, &cfg, &dev).expect("load"), dev)
 }
 
-fn input(f: &WeightMap, dev: &burn::tensor::Device) -> Tensor<4> {
+fn input(f: &WeightMap, dev: &burn::tensor::Device<B>) -> Tensor<B, 4> {
     let x = get(f, "input");
     Tensor::from_data(TensorData::new(x.data.clone(), x.shape.clone()), dev)
 }

@@ -1,3 +1,4 @@
+#![cfg(feature = "flex")]
 //! Post-processing against the official PostProcess (`fixture_postprocess_perturbed`), on the
 //! official model outputs of `fixture_nano_perturbed`.
 

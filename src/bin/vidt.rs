@@ -8,12 +8,13 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
+use burn::tensor::backend::Backend;
 use vidt::config::EntryKind;
 use vidt::detector::read;
 use vidt::ops::OpImpl;
 use vidt::preprocess::{annotate, load_image, make_batch};
 use vidt::weights::{WeightMap, WeightTensor, write_safetensors};
-use vidt::{DetectOptions, Detector, PixelMask, VidtConfig, backend};
+use vidt::{DetectOptions, Detector, PixelMask, VidtConfig, backend, with_backend};
 
 #[derive(Parser)]
 #[command(
@@ -104,16 +105,6 @@ fn main() {
     }
 }
 
-fn load_detector(weights: &Path, device: &str, reference_ops: bool) -> Result<Detector> {
-    let dev = backend::device(device)?;
-    let mut det = Detector::from_file(weights, &dev)
-        .with_context(|| format!("loading {}", weights.display()))?;
-    if reference_ops {
-        det.ops = OpImpl::Reference;
-    }
-    Ok(det)
-}
-
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Forward {
@@ -124,46 +115,14 @@ fn run(cli: Cli) -> Result<()> {
             dec_layers,
             reference_ops,
         } => {
-            let det = load_detector(&weights, &device, reference_ops)?;
-            let inp = WeightMap::from_file(&input)?;
-            let x = inp
-                .require("input")
-                .with_context(|| format!("{} has no tensor `input`", input.display()))?;
-            let m = inp
-                .require("mask")
-                .with_context(|| format!("{} has no tensor `mask`", input.display()))?;
-            let shape: [usize; 4] = x
-                .shape
-                .clone()
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("`input` must be (B,3,H,W), got {:?}", x.shape))?;
-            if m.shape != [shape[0], shape[2], shape[3]] {
-                bail!(
-                    "`mask` has shape {:?}, expected {:?}",
-                    m.shape,
-                    [shape[0], shape[2], shape[3]]
-                );
-            }
-            let mask = PixelMask::new(
-                shape[0],
-                shape[2],
-                shape[3],
-                m.data.iter().map(|&v| (v != 0.0) as u8).collect(),
-            );
-            let out = det.forward(&x.data, shape, &mask, dec_layers)?;
-            let mut tensors = BTreeMap::new();
-            let mut put = |name: String, t: burn::tensor::Tensor<3>| -> Result<()> {
-                let dims = t.dims().to_vec();
-                tensors.insert(name, WeightTensor::new(dims, read(t)?));
-                Ok(())
-            };
-            put("pred_logits".into(), out.pred_logits)?;
-            put("pred_boxes".into(), out.pred_boxes)?;
-            for (i, (l, b)) in out.aux.into_iter().enumerate() {
-                put(format!("aux_{i}_pred_logits"), l)?;
-                put(format!("aux_{i}_pred_boxes"), b)?;
-            }
-            write_safetensors(&output, &tensors, &[])?;
+            with_backend!(device.as_str(), |B, dev| forward::<B>(
+                &weights,
+                &input,
+                &output,
+                &dev,
+                dec_layers,
+                reference_ops
+            ))
         }
         Cmd::Detect {
             images,
@@ -176,83 +135,23 @@ fn run(cli: Cli) -> Result<()> {
             max_size,
             reference_ops,
         } => {
-            let det = load_detector(&weights, &device, reference_ops)?;
-            let mut results = Vec::new();
-            for path in &images {
-                // One image per batch: padding a batch would change nothing but cost time.
-                let img = load_image(path)?;
-                let batch = make_batch(std::slice::from_ref(&img), size, max_size);
-                let opts = DetectOptions {
-                    threshold,
-                    top_k: 100,
-                    dec_layers,
-                };
-                let dets = det
-                    .detect(
-                        &batch.data,
-                        batch.shape,
-                        &batch.mask,
-                        &batch.original_sizes,
-                        opts,
-                    )?
-                    .remove(0);
-                if let Some(dir) = &output_dir {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                    let mut canvas = img.clone();
-                    annotate(
-                        &mut canvas,
-                        &dets
-                            .iter()
-                            .map(|d| (d.bbox, d.label_id))
-                            .collect::<Vec<_>>(),
-                    );
-                    let name = path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().to_string())
-                        .unwrap_or_else(|| "image".into());
-                    let out = dir.join(format!("{name}.detections.png"));
-                    canvas
-                        .save(&out)
-                        .with_context(|| format!("writing {}", out.display()))?;
-                }
-                results.push(json!({
-                    "image": path.display().to_string(),
-                    "width": img.width(),
-                    "height": img.height(),
-                    "detections": dets.iter().map(|d| json!({
-                        "label_id": d.label_id,
-                        "label": d.label,
-                        "score": d.score,
-                        "box": d.bbox,
-                    })).collect::<Vec<_>>(),
-                }));
-            }
-            println!("{}", serde_json::to_string_pretty(&results)?);
+            let opts = DetectOptions {
+                threshold,
+                top_k: 100,
+                dec_layers,
+            };
+            let resize = (size, max_size);
+            with_backend!(device.as_str(), |B, dev| detect::<B>(
+                &images,
+                &weights,
+                &dev,
+                opts,
+                output_dir.as_deref(),
+                resize,
+                reference_ops
+            ))
         }
-        Cmd::Info { weights } => {
-            let w = WeightMap::from_file(&weights)?;
-            let cfg = VidtConfig::infer(&w)?;
-            let schema = cfg.schema();
-            let known: std::collections::HashSet<&str> =
-                schema.iter().map(|e| e.key.as_str()).collect();
-            let unknown: Vec<&str> = w.keys().filter(|k| !known.contains(k)).collect();
-            let in_file: usize = schema
-                .iter()
-                .filter(|e| e.kind != EntryKind::Alias && e.kind != EntryKind::Buffer)
-                .filter_map(|e| w.shape(&e.key).map(|s| s.iter().product::<usize>()))
-                .sum();
-            let info = json!({
-                "file": weights.display().to_string(),
-                "config": cfg,
-                "keys": w.len(),
-                "parameters": cfg.parameter_count(),
-                "parameters_used_by_inference": cfg.used_parameter_count(),
-                "parameters_in_file": in_file,
-                "unknown_keys": unknown,
-            });
-            println!("{}", serde_json::to_string_pretty(&info)?);
-        }
+        Cmd::Info { weights } => info(&weights),
         Cmd::Bench {
             what:
                 BenchCmd::Model {
@@ -263,50 +162,216 @@ fn run(cli: Cli) -> Result<()> {
                     reference_ops,
                 },
         } => {
-            let det = load_detector(&weights, &device, reference_ops)?;
-            // PyTorch 2 threads on this 2-core machine (figures from the issue, same sizes).
-            let baseline = |h: usize, w: usize| match (h, w) {
-                (320, 320) => Some(169.0),
-                (800, 1216) => Some(1077.0),
-                _ => None,
-            };
-            let mut rows = Vec::new();
-            for s in sizes.split(',') {
-                let (h, w) = s.trim().split_once('x').context("sizes are HxW")?;
-                let (h, w): (usize, usize) = (h.parse()?, w.parse()?);
-                let shape = [1, 3, h, w];
-                let data: Vec<f32> = (0..3 * h * w)
-                    .map(|i| ((i * 7919) % 255) as f32 / 128.0 - 1.0)
-                    .collect();
-                let mask = PixelMask::zeros(1, h, w);
-                let mut times = Vec::new();
-                for i in 0..=runs {
-                    let t = Instant::now();
-                    let out = det.forward(&data, shape, &mask, None)?;
-                    read(out.pred_boxes)?;
-                    if i > 0 {
-                        times.push(t.elapsed().as_secs_f64() * 1e3);
-                    }
-                }
-                times.sort_by(f64::total_cmp);
-                let median = times[times.len() / 2];
-                let base = baseline(h, w);
-                rows.push(json!({
-                    "size": format!("{h}x{w}"),
-                    "median_ms": median,
-                    "min_ms": times[0],
-                    "max_ms": times[times.len() - 1],
-                    "pytorch_ms": base,
-                    "speedup_vs_pytorch": base.map(|b| b / median),
-                }));
-            }
-            println!(
-                "{}",
-                serde_json::to_string_pretty(
-                    &json!({ "device": device, "preset": det.config.preset, "runs": runs, "results": rows })
-                )?
-            );
+            with_backend!(device.as_str(), |B, dev| bench_model::<B>(
+                &weights,
+                &dev,
+                &device,
+                &sizes,
+                runs,
+                reference_ops
+            ))
         }
     }
+}
+
+fn load_detector<B: Backend>(
+    weights: &Path,
+    dev: &B::Device,
+    reference_ops: bool,
+) -> Result<Detector<B>> {
+    let mut det = Detector::from_file(weights, dev)
+        .with_context(|| format!("loading {}", weights.display()))?;
+    if reference_ops {
+        det.ops = OpImpl::Reference;
+    }
+    Ok(det)
+}
+
+fn forward<B: Backend>(
+    weights: &Path,
+    input: &Path,
+    output: &Path,
+    dev: &B::Device,
+    dec_layers: Option<usize>,
+    reference_ops: bool,
+) -> Result<()> {
+    let det = load_detector::<B>(weights, dev, reference_ops)?;
+    let inp = WeightMap::from_file(input)?;
+    let x = inp
+        .require("input")
+        .with_context(|| format!("{} has no tensor `input`", input.display()))?;
+    let m = inp
+        .require("mask")
+        .with_context(|| format!("{} has no tensor `mask`", input.display()))?;
+    let shape: [usize; 4] = x
+        .shape
+        .clone()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("`input` must be (B,3,H,W), got {:?}", x.shape))?;
+    if m.shape != [shape[0], shape[2], shape[3]] {
+        bail!(
+            "`mask` has shape {:?}, expected {:?}",
+            m.shape,
+            [shape[0], shape[2], shape[3]]
+        );
+    }
+    let mask = PixelMask::new(
+        shape[0],
+        shape[2],
+        shape[3],
+        m.data.iter().map(|&v| (v != 0.0) as u8).collect(),
+    );
+    let out = det.forward(&x.data, shape, &mask, dec_layers)?;
+    let mut tensors = BTreeMap::new();
+    let mut put = |name: String, t: burn::tensor::Tensor<B, 3>| -> Result<()> {
+        let dims = t.dims().to_vec();
+        tensors.insert(name, WeightTensor::new(dims, read(t)?));
+        Ok(())
+    };
+    put("pred_logits".into(), out.pred_logits)?;
+    put("pred_boxes".into(), out.pred_boxes)?;
+    for (i, (l, b)) in out.aux.into_iter().enumerate() {
+        put(format!("aux_{i}_pred_logits"), l)?;
+        put(format!("aux_{i}_pred_boxes"), b)?;
+    }
+    write_safetensors(output, &tensors, &[])?;
+    Ok(())
+}
+
+fn detect<B: Backend>(
+    images: &[PathBuf],
+    weights: &Path,
+    dev: &B::Device,
+    opts: DetectOptions,
+    output_dir: Option<&Path>,
+    (size, max_size): (usize, usize),
+    reference_ops: bool,
+) -> Result<()> {
+    let det = load_detector::<B>(weights, dev, reference_ops)?;
+    let mut results = Vec::new();
+    for path in images {
+        // One image per batch: padding a batch would change nothing but cost time.
+        let img = load_image(path)?;
+        let batch = make_batch(std::slice::from_ref(&img), size, max_size);
+        let dets = det
+            .detect(
+                &batch.data,
+                batch.shape,
+                &batch.mask,
+                &batch.original_sizes,
+                opts,
+            )?
+            .remove(0);
+        if let Some(dir) = output_dir {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let mut canvas = img.clone();
+            annotate(
+                &mut canvas,
+                &dets
+                    .iter()
+                    .map(|d| (d.bbox, d.label_id))
+                    .collect::<Vec<_>>(),
+            );
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "image".into());
+            let out = dir.join(format!("{name}.detections.png"));
+            canvas
+                .save(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+        }
+        results.push(json!({
+            "image": path.display().to_string(),
+            "width": img.width(),
+            "height": img.height(),
+            "detections": dets.iter().map(|d| json!({
+                "label_id": d.label_id,
+                "label": d.label,
+                "score": d.score,
+                "box": d.bbox,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    println!("{}", serde_json::to_string_pretty(&results)?);
+    Ok(())
+}
+
+fn info(weights: &Path) -> Result<()> {
+    let w = WeightMap::from_file(weights)?;
+    let cfg = VidtConfig::infer(&w)?;
+    let schema = cfg.schema();
+    let known: std::collections::HashSet<&str> = schema.iter().map(|e| e.key.as_str()).collect();
+    let unknown: Vec<&str> = w.keys().filter(|k| !known.contains(k)).collect();
+    let in_file: usize = schema
+        .iter()
+        .filter(|e| e.kind != EntryKind::Alias && e.kind != EntryKind::Buffer)
+        .filter_map(|e| w.shape(&e.key).map(|s| s.iter().product::<usize>()))
+        .sum();
+    let info = json!({
+        "file": weights.display().to_string(),
+        "config": cfg,
+        "keys": w.len(),
+        "parameters": cfg.parameter_count(),
+        "parameters_used_by_inference": cfg.used_parameter_count(),
+        "parameters_in_file": in_file,
+        "unknown_keys": unknown,
+    });
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}
+
+fn bench_model<B: Backend>(
+    weights: &Path,
+    dev: &B::Device,
+    device: &str,
+    sizes: &str,
+    runs: usize,
+    reference_ops: bool,
+) -> Result<()> {
+    let det = load_detector::<B>(weights, dev, reference_ops)?;
+    // PyTorch with 2 threads on this 2-core machine (figures from the model issue, same sizes).
+    let baseline = |h: usize, w: usize| match (h, w) {
+        (320, 320) => Some(169.0),
+        (800, 1216) => Some(1077.0),
+        _ => None,
+    };
+    let mut rows = Vec::new();
+    for s in sizes.split(',') {
+        let (h, w) = s.trim().split_once('x').context("sizes are HxW")?;
+        let (h, w): (usize, usize) = (h.parse()?, w.parse()?);
+        let shape = [1, 3, h, w];
+        let data: Vec<f32> = (0..3 * h * w)
+            .map(|i| ((i * 7919) % 255) as f32 / 128.0 - 1.0)
+            .collect();
+        let mask = PixelMask::zeros(1, h, w);
+        let mut times = Vec::new();
+        // One warm-up run, then `runs` timed runs; the read-back makes each run complete.
+        for i in 0..=runs {
+            let t = Instant::now();
+            let out = det.forward(&data, shape, &mask, None)?;
+            read(out.pred_boxes)?;
+            if i > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        let base = baseline(h, w);
+        rows.push(json!({
+            "size": format!("{h}x{w}"),
+            "median_ms": median,
+            "min_ms": times[0],
+            "max_ms": times[times.len() - 1],
+            "pytorch_ms": base,
+            "speedup_vs_pytorch": base.map(|b| b / median),
+        }));
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &json!({ "device": device, "preset": det.config.preset, "runs": runs, "results": rows })
+        )?
+    );
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Tensor, backend::Backend};
 
 use super::layers::Linear;
 use crate::error::Result;
@@ -11,17 +11,17 @@ use crate::ops::{OpImpl, ms_deform_attn};
 use crate::weights::WeightMap;
 
 #[derive(Module, Debug)]
-pub struct MsDeformAttn {
-    pub sampling_offsets: Linear,
-    pub attention_weights: Linear,
-    pub value_proj: Linear,
-    pub output_proj: Linear,
+pub struct MsDeformAttn<B: Backend> {
+    pub sampling_offsets: Linear<B>,
+    pub attention_weights: Linear<B>,
+    pub value_proj: Linear<B>,
+    pub output_proj: Linear<B>,
     pub heads: usize,
     pub levels: usize,
     pub points: usize,
 }
 
-impl MsDeformAttn {
+impl<B: Backend> MsDeformAttn<B> {
     pub fn load(
         w: &WeightMap,
         p: &str,
@@ -29,7 +29,7 @@ impl MsDeformAttn {
         heads: usize,
         levels: usize,
         points: usize,
-        device: &Device,
+        device: &B::Device,
     ) -> Result<Self> {
         let hlp = heads * levels * points;
         Ok(Self {
@@ -62,13 +62,13 @@ impl MsDeformAttn {
     /// * `memory`: `(B, S, d)` flattened levels; `keep`: `(B, S, 1)` 0 on padded positions
     pub fn forward(
         &self,
-        query: Tensor<3>,
-        reference: Tensor<4>,
-        memory: Tensor<3>,
-        keep: Tensor<3>,
+        query: Tensor<B, 3>,
+        reference: Tensor<B, 4>,
+        memory: Tensor<B, 3>,
+        keep: Tensor<B, 3>,
         shapes: &[(usize, usize)],
         imp: OpImpl,
-    ) -> Tensor<3> {
+    ) -> Tensor<B, 3> {
         let [b, q, d] = query.dims();
         let s = memory.dims()[1];
         let (m, l, p) = (self.heads, self.levels, self.points);

@@ -1,36 +1,36 @@
-//! Thin layers loaded straight from official keys (PyTorch layouts): Linear, LayerNorm,
+//! Thin layers loaded straight from official keys (PyTorch layouts): Linear<B>, LayerNorm<B>,
 //! channel-last GroupNorm and the patch-embedding convolution.
 
 use burn::module::{Module, Param};
 use burn::tensor::activation;
-use burn::tensor::module::{conv2d, layer_norm, linear};
+use burn::tensor::module::{conv2d, linear};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::Result;
 use crate::weights::WeightMap;
 
 /// `y = x W^T + b`, weight kept as `[in, out]` (burn's layout; PyTorch's is transposed).
 #[derive(Module, Debug)]
-pub struct Linear {
-    pub weight: Param<Tensor<2>>,
-    pub bias: Option<Param<Tensor<1>>>,
+pub struct Linear<B: Backend> {
+    pub weight: Param<Tensor<B, 2>>,
+    pub bias: Option<Param<Tensor<B, 1>>>,
 }
 
-impl Linear {
+impl<B: Backend> Linear<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
         d_in: usize,
         d_out: usize,
         bias: bool,
-        device: &Device,
+        device: &B::Device,
     ) -> Result<Self> {
         let weight = w
-            .tensor::<2>(&format!("{prefix}.weight"), [d_out, d_in], device)?
+            .tensor::<B, 2>(&format!("{prefix}.weight"), [d_out, d_in], device)?
             .transpose();
         let bias = if bias {
-            Some(Param::from_tensor(w.tensor::<1>(
+            Some(Param::from_tensor(w.tensor::<B, 1>(
                 &format!("{prefix}.bias"),
                 [d_out],
                 device,
@@ -50,77 +50,81 @@ impl Linear {
         prefix: &str,
         d_in: usize,
         d_out: usize,
-        device: &Device,
+        device: &B::Device,
     ) -> Result<Self> {
         let weight = w
-            .tensor::<4>(&format!("{prefix}.weight"), [d_out, d_in, 1, 1], device)?
+            .tensor::<B, 4>(&format!("{prefix}.weight"), [d_out, d_in, 1, 1], device)?
             .reshape([d_out, d_in])
             .transpose();
-        let bias = w.tensor::<1>(&format!("{prefix}.bias"), [d_out], device)?;
+        let bias = w.tensor::<B, 1>(&format!("{prefix}.bias"), [d_out], device)?;
         Ok(Self {
             weight: Param::from_tensor(weight),
             bias: Some(Param::from_tensor(bias)),
         })
     }
 
-    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+    pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         linear(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()))
     }
 }
 
 /// LayerNorm over the last dimension, eps 1e-5 (PyTorch default).
 #[derive(Module, Debug)]
-pub struct LayerNorm {
-    pub weight: Param<Tensor<1>>,
-    pub bias: Param<Tensor<1>>,
+pub struct LayerNorm<B: Backend> {
+    pub weight: Param<Tensor<B, 1>>,
+    pub bias: Param<Tensor<B, 1>>,
 }
 
-impl LayerNorm {
-    pub fn load(w: &WeightMap, prefix: &str, dim: usize, device: &Device) -> Result<Self> {
+impl<B: Backend> LayerNorm<B> {
+    pub fn load(w: &WeightMap, prefix: &str, dim: usize, device: &B::Device) -> Result<Self> {
         Ok(Self {
-            weight: Param::from_tensor(w.tensor::<1>(
+            weight: Param::from_tensor(w.tensor::<B, 1>(
                 &format!("{prefix}.weight"),
                 [dim],
                 device,
             )?),
-            bias: Param::from_tensor(w.tensor::<1>(&format!("{prefix}.bias"), [dim], device)?),
+            bias: Param::from_tensor(w.tensor::<B, 1>(&format!("{prefix}.bias"), [dim], device)?),
         })
     }
 
-    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        layer_norm(x, self.weight.val(), Some(self.bias.val()), 1e-5)
+    pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        let d = x.dims()[D - 1];
+        let (var, mean) = x.clone().var_mean_bias(D - 1);
+        let xn = (x - mean).div(var.add_scalar(1e-5).sqrt());
+        let shape: [usize; D] = std::array::from_fn(|i| if i == D - 1 { d } else { 1 });
+        xn * self.weight.val().reshape(shape) + self.bias.val().reshape(shape)
     }
 }
 
 /// GroupNorm(32) on channel-last tokens `(B, N, C)`: statistics per image and group over all
 /// N positions and C/G channels (the padded pixels included, as in the reference).
 #[derive(Module, Debug)]
-pub struct GroupNorm {
-    pub weight: Param<Tensor<1>>,
-    pub bias: Param<Tensor<1>>,
+pub struct GroupNorm<B: Backend> {
+    pub weight: Param<Tensor<B, 1>>,
+    pub bias: Param<Tensor<B, 1>>,
     pub groups: usize,
 }
 
-impl GroupNorm {
+impl<B: Backend> GroupNorm<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
         dim: usize,
         groups: usize,
-        device: &Device,
+        device: &B::Device,
     ) -> Result<Self> {
         Ok(Self {
-            weight: Param::from_tensor(w.tensor::<1>(
+            weight: Param::from_tensor(w.tensor::<B, 1>(
                 &format!("{prefix}.weight"),
                 [dim],
                 device,
             )?),
-            bias: Param::from_tensor(w.tensor::<1>(&format!("{prefix}.bias"), [dim], device)?),
+            bias: Param::from_tensor(w.tensor::<B, 1>(&format!("{prefix}.bias"), [dim], device)?),
             groups,
         })
     }
 
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, n, c] = x.dims();
         let g = self.groups;
         let xg = x
@@ -139,33 +143,37 @@ impl GroupNorm {
 
 /// The 4x4 / stride-4 patch-embedding convolution.
 #[derive(Module, Debug)]
-pub struct PatchConv {
-    pub weight: Param<Tensor<4>>,
-    pub bias: Param<Tensor<1>>,
+pub struct PatchConv<B: Backend> {
+    pub weight: Param<Tensor<B, 4>>,
+    pub bias: Param<Tensor<B, 1>>,
     pub patch: usize,
 }
 
-impl PatchConv {
+impl<B: Backend> PatchConv<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
         c_in: usize,
         c_out: usize,
         patch: usize,
-        device: &Device,
+        device: &B::Device,
     ) -> Result<Self> {
         Ok(Self {
-            weight: Param::from_tensor(w.tensor::<4>(
+            weight: Param::from_tensor(w.tensor::<B, 4>(
                 &format!("{prefix}.weight"),
                 [c_out, c_in, patch, patch],
                 device,
             )?),
-            bias: Param::from_tensor(w.tensor::<1>(&format!("{prefix}.bias"), [c_out], device)?),
+            bias: Param::from_tensor(w.tensor::<B, 1>(
+                &format!("{prefix}.bias"),
+                [c_out],
+                device,
+            )?),
             patch,
         })
     }
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let p = self.patch;
         conv2d(
             x,
@@ -178,17 +186,17 @@ impl PatchConv {
 
 /// The 3-layer box MLP (ReLU between layers).
 #[derive(Module, Debug)]
-pub struct Mlp3 {
-    pub layers: Vec<Linear>,
+pub struct Mlp3<B: Backend> {
+    pub layers: Vec<Linear<B>>,
 }
 
-impl Mlp3 {
+impl<B: Backend> Mlp3<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
         d: usize,
         d_out: usize,
-        device: &Device,
+        device: &B::Device,
     ) -> Result<Self> {
         Ok(Self {
             layers: vec![
@@ -199,7 +207,7 @@ impl Mlp3 {
         })
     }
 
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = activation::relu(self.layers[0].forward(x));
         let x = activation::relu(self.layers[1].forward(x));
         self.layers[2].forward(x)

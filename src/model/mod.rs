@@ -10,7 +10,7 @@ pub mod swin;
 pub mod window;
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Tensor, backend::Backend};
 
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
@@ -25,20 +25,20 @@ use swin::{BackboneOutput, SwinBackbone};
 pub const MIN_SIDE: usize = 32;
 
 #[derive(Module, Debug)]
-pub struct Vidt {
-    pub backbone: SwinBackbone,
-    pub neck: Neck,
+pub struct Vidt<B: Backend> {
+    pub backbone: SwinBackbone<B>,
+    pub neck: Neck<B>,
 }
 
 /// Final and auxiliary predictions.
 #[derive(Clone, Debug)]
-pub struct VidtOutput {
+pub struct VidtOutput<B: Backend> {
     /// `(B, Q, classes)` of the last decoder layer run.
-    pub pred_logits: Tensor<3>,
+    pub pred_logits: Tensor<B, 3>,
     /// `(B, Q, 4)` (cx, cy, w, h) normalized to the (unpadded) image.
-    pub pred_boxes: Tensor<3>,
+    pub pred_boxes: Tensor<B, 3>,
     /// `(logits, boxes)` of levels 0..k-1 (level 0 = backbone-only detector).
-    pub aux: Vec<(Tensor<3>, Tensor<3>)>,
+    pub aux: Vec<(Tensor<B, 3>, Tensor<B, 3>)>,
 }
 
 /// Forward options.
@@ -52,14 +52,14 @@ pub struct ForwardOptions {
 }
 
 /// Everything a traced forward computed.
-pub struct VidtTrace {
-    pub backbone: BackboneOutput,
-    pub neck: NeckOutput,
+pub struct VidtTrace<B: Backend> {
+    pub backbone: BackboneOutput<B>,
+    pub neck: NeckOutput<B>,
 }
 
-impl Vidt {
+impl<B: Backend> Vidt<B> {
     /// Builds the model from a checkpoint's tensors (config from [`VidtConfig::infer`] or a preset).
-    pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &Device) -> Result<Self> {
+    pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &B::Device) -> Result<Self> {
         Ok(Self {
             backbone: SwinBackbone::load(w, cfg, device)?,
             neck: Neck::load(w, cfg, device)?,
@@ -74,20 +74,20 @@ impl Vidt {
     /// `images`: `(B, 3, H, W)` ImageNet-normalized; `mask`: `(B, H, W)`, 1 = padded.
     pub fn forward(
         &self,
-        images: Tensor<4>,
+        images: Tensor<B, 4>,
         mask: &PixelMask,
         opts: ForwardOptions,
-    ) -> Result<VidtOutput> {
+    ) -> Result<VidtOutput<B>> {
         Ok(Self::outputs(self.forward_traced(images, mask, opts)?.neck))
     }
 
     /// Like [`Self::forward`], returning the backbone and neck intermediates as well.
     pub fn forward_traced(
         &self,
-        images: Tensor<4>,
+        images: Tensor<B, 4>,
         mask: &PixelMask,
         opts: ForwardOptions,
-    ) -> Result<VidtTrace> {
+    ) -> Result<VidtTrace<B>> {
         let [b, c, h, w] = images.dims();
         if c != 3 {
             return Err(VidtError::Input {
@@ -130,7 +130,7 @@ impl Vidt {
         Ok(VidtTrace { backbone, neck })
     }
 
-    fn outputs(neck: NeckOutput) -> VidtOutput {
+    fn outputs(neck: NeckOutput<B>) -> VidtOutput<B> {
         let mut logits = neck.logits;
         let mut boxes = neck.boxes;
         let pred_logits = logits.pop().expect("at least one level");

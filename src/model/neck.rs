@@ -4,7 +4,7 @@
 
 use burn::module::Module;
 use burn::tensor::activation::{relu, sigmoid, softmax};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 
 use super::deformable::MsDeformAttn;
 use super::layers::{GroupNorm, LayerNorm, Linear, Mlp3};
@@ -17,18 +17,24 @@ use crate::weights::WeightMap;
 
 /// `nn.MultiheadAttention` (q = k = tgt + pos, v = tgt, no masks), `in_proj` split in three.
 #[derive(Module, Debug)]
-pub struct SelfAttention {
-    pub q: Linear,
-    pub k: Linear,
-    pub v: Linear,
-    pub out_proj: Linear,
+pub struct SelfAttention<B: Backend> {
+    pub q: Linear<B>,
+    pub k: Linear<B>,
+    pub v: Linear<B>,
+    pub out_proj: Linear<B>,
     pub heads: usize,
 }
 
-impl SelfAttention {
-    pub fn load(w: &WeightMap, p: &str, d: usize, heads: usize, device: &Device) -> Result<Self> {
-        let wt = w.tensor::<2>(&format!("{p}.in_proj_weight"), [3 * d, d], device)?;
-        let bt = w.tensor::<1>(&format!("{p}.in_proj_bias"), [3 * d], device)?;
+impl<B: Backend> SelfAttention<B> {
+    pub fn load(
+        w: &WeightMap,
+        p: &str,
+        d: usize,
+        heads: usize,
+        device: &B::Device,
+    ) -> Result<Self> {
+        let wt = w.tensor::<B, 2>(&format!("{p}.in_proj_weight"), [3 * d, d], device)?;
+        let bt = w.tensor::<B, 1>(&format!("{p}.in_proj_bias"), [3 * d], device)?;
         let part = |i: usize| Linear {
             weight: burn::module::Param::from_tensor(
                 wt.clone().slice([i * d..(i + 1) * d, 0..d]).transpose(),
@@ -46,10 +52,10 @@ impl SelfAttention {
         })
     }
 
-    pub fn forward(&self, qk: Tensor<3>, v: Tensor<3>) -> Tensor<3> {
+    pub fn forward(&self, qk: Tensor<B, 3>, v: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, n, d] = v.dims();
         let h = self.heads;
-        let split = |t: Tensor<3>| t.reshape([b, n, h, d / h]).swap_dims(1, 2);
+        let split = |t: Tensor<B, 3>| t.reshape([b, n, h, d / h]).swap_dims(1, 2);
         let q = split(self.q.forward(qk.clone())).mul_scalar((d as f32 / h as f32).powf(-0.5));
         let k = split(self.k.forward(qk));
         let v = split(self.v.forward(v));
@@ -60,18 +66,18 @@ impl SelfAttention {
 }
 
 #[derive(Module, Debug)]
-pub struct DecoderLayer {
-    pub self_attn: SelfAttention,
-    pub norm2: LayerNorm,
-    pub cross_attn: MsDeformAttn,
-    pub norm1: LayerNorm,
-    pub linear1: Linear,
-    pub linear2: Linear,
-    pub norm3: LayerNorm,
+pub struct DecoderLayer<B: Backend> {
+    pub self_attn: SelfAttention<B>,
+    pub norm2: LayerNorm<B>,
+    pub cross_attn: MsDeformAttn<B>,
+    pub norm1: LayerNorm<B>,
+    pub linear1: Linear<B>,
+    pub linear2: Linear<B>,
+    pub norm3: LayerNorm<B>,
 }
 
-impl DecoderLayer {
-    pub fn load(w: &WeightMap, p: &str, c: &VidtConfig, device: &Device) -> Result<Self> {
+impl<B: Backend> DecoderLayer<B> {
+    pub fn load(w: &WeightMap, p: &str, c: &VidtConfig, device: &B::Device) -> Result<Self> {
         let d = c.d_model;
         Ok(Self {
             self_attn: SelfAttention::load(w, &format!("{p}.self_attn"), d, c.dec_heads, device)?,
@@ -109,14 +115,14 @@ impl DecoderLayer {
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
-        tgt: Tensor<3>,
-        pos: Tensor<3>,
-        reference: Tensor<4>,
-        memory: Tensor<3>,
-        keep: Tensor<3>,
+        tgt: Tensor<B, 3>,
+        pos: Tensor<B, 3>,
+        reference: Tensor<B, 4>,
+        memory: Tensor<B, 3>,
+        keep: Tensor<B, 3>,
         shapes: &[(usize, usize)],
         imp: OpImpl,
-    ) -> Tensor<3> {
+    ) -> Tensor<B, 3> {
         let qk = tgt.clone() + pos.clone();
         let tgt = self
             .norm2
@@ -134,64 +140,64 @@ impl DecoderLayer {
 
 /// A 1x1 convolution + GroupNorm(32), applied to channel-last tokens.
 #[derive(Module, Debug)]
-pub struct ProjGn {
-    pub conv: Linear,
-    pub gn: GroupNorm,
+pub struct ProjGn<B: Backend> {
+    pub conv: Linear<B>,
+    pub gn: GroupNorm<B>,
 }
 
-impl ProjGn {
-    pub fn load(w: &WeightMap, p: &str, c_in: usize, d: usize, device: &Device) -> Result<Self> {
+impl<B: Backend> ProjGn<B> {
+    pub fn load(w: &WeightMap, p: &str, c_in: usize, d: usize, device: &B::Device) -> Result<Self> {
         Ok(Self {
             conv: Linear::load_conv1x1(w, &format!("{p}.0"), c_in, d, device)?,
             gn: GroupNorm::load(w, &format!("{p}.1"), d, 32, device)?,
         })
     }
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         self.gn.forward(self.conv.forward(x))
     }
 }
 
 /// Everything the neck computes (the per-level heads included).
 #[derive(Clone, Debug)]
-pub struct NeckOutput {
+pub struct NeckOutput<B: Backend> {
     /// Projected levels `(B, H*W, d)`.
-    pub srcs: Vec<Tensor<3>>,
+    pub srcs: Vec<Tensor<B, 3>>,
     pub masks: Vec<PixelMask>,
     /// Projected [DET] tokens `(B, Q, d)` and pos `(1, Q, d)`.
-    pub det_tgt: Tensor<3>,
-    pub det_pos: Tensor<3>,
+    pub det_tgt: Tensor<B, 3>,
+    pub det_pos: Tensor<B, 3>,
     /// Decoder states: level 0 = projected [DET] tokens, then one per decoder layer run.
-    pub hs: Vec<Tensor<3>>,
+    pub hs: Vec<Tensor<B, 3>>,
     /// `(B, Q, 2)`
-    pub init_reference: Tensor<3>,
+    pub init_reference: Tensor<B, 3>,
     /// Logits `(B, Q, classes)` and boxes `(B, Q, 4)` (cx, cy, w, h) per level.
-    pub logits: Vec<Tensor<3>>,
-    pub boxes: Vec<Tensor<3>>,
+    pub logits: Vec<Tensor<B, 3>>,
+    pub boxes: Vec<Tensor<B, 3>>,
 }
 
 #[derive(Module, Debug)]
-pub struct Neck {
-    pub input_proj: Vec<ProjGn>,
-    pub tgt_proj: ProjGn,
-    pub query_pos_proj: ProjGn,
-    pub reference_points: Linear,
-    pub layers: Vec<DecoderLayer>,
-    pub class_embed: Vec<Linear>,
-    pub bbox_embed: Vec<Mlp3>,
+pub struct Neck<B: Backend> {
+    pub input_proj: Vec<ProjGn<B>>,
+    pub tgt_proj: ProjGn<B>,
+    pub query_pos_proj: ProjGn<B>,
+    pub reference_points: Linear<B>,
+    pub layers: Vec<DecoderLayer<B>>,
+    pub class_embed: Vec<Linear<B>>,
+    pub bbox_embed: Vec<Mlp3<B>>,
 }
 
 /// `log(x / (1 - x))` with both clamped to eps 1e-5, after clamping x to [0, 1].
-pub fn inverse_sigmoid(x: Tensor<3>) -> Tensor<3> {
+pub fn inverse_sigmoid<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
     let x = x.clamp(0.0, 1.0);
     let x1 = x.clone().clamp_min(1e-5);
     let x2 = x.neg().add_scalar(1.0).clamp_min(1e-5);
     (x1 / x2).log()
 }
 
-impl Neck {
+impl<B: Backend> Neck<B> {
     /// Loads the neck and the first `dec_layers` decoder layers (with heads 0..=dec_layers);
     /// the remaining layers and heads of the checkpoint are ignored (decoding-layer drop).
-    pub fn load(w: &WeightMap, c: &VidtConfig, device: &Device) -> Result<Self> {
+    pub fn load(w: &WeightMap, c: &VidtConfig, device: &B::Device) -> Result<Self> {
         let d = c.d_model;
         let input_proj = c
             .level_channels()
@@ -231,11 +237,11 @@ impl Neck {
     /// Runs the first `k` decoder layers (all when `None`).
     pub fn forward(
         &self,
-        bb: BackboneOutput,
+        bb: BackboneOutput<B>,
         mask: &PixelMask,
         k: Option<usize>,
         imp: OpImpl,
-    ) -> NeckOutput {
+    ) -> NeckOutput<B> {
         let k = k.unwrap_or(self.layers.len()).min(self.layers.len());
         let device = bb.det_tgt.device();
         let b = bb.det_tgt.dims()[0];
@@ -263,7 +269,7 @@ impl Neck {
                 }
                 off += n;
             }
-            Tensor::<3>::from_data(TensorData::new(v, [b, s, 1]), &device)
+            Tensor::<B, 3>::from_data(TensorData::new(v, [b, s, 1]), &device)
         };
         let memory = Tensor::cat(srcs.clone(), 1);
         let l = shapes.len();
@@ -275,7 +281,7 @@ impl Neck {
                 vr.extend([rw, rh, rw, rh]);
             }
         }
-        let valid = Tensor::<4>::from_data(TensorData::new(vr, [b, 1, l, 4]), &device);
+        let valid = Tensor::<B, 4>::from_data(TensorData::new(vr, [b, 1, l, 4]), &device);
 
         let det_tgt = self.tgt_proj.forward(bb.det_tgt);
         let det_pos = self.query_pos_proj.forward(bb.det_pos);

@@ -4,7 +4,7 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use super::layers::Linear;
 use super::window::{relative_position_index, window_partition, window_reverse};
@@ -13,37 +13,37 @@ use crate::ops::{OpImpl, window_attention};
 use crate::weights::WeightMap;
 
 /// Inputs of the stage-4 [DET x PATCH] cross-attention.
-pub struct CrossInputs {
+pub struct CrossInputs<B: Backend> {
     /// Un-shifted, un-padded normalized patch tokens plus their sine encoding, `(B, H*W, C)`.
-    pub patch: Tensor<3>,
+    pub patch: Tensor<B, 3>,
     /// Additive key mask `(B, 1, 1, H*W + Q)`: -100 on padded patches, 0 elsewhere.
-    pub mask: Tensor<4>,
+    pub mask: Tensor<B, 4>,
 }
 
 #[derive(Module, Debug)]
-pub struct ReconfiguredAttention {
-    pub qkv: Linear,
-    pub proj: Linear,
+pub struct ReconfiguredAttention<B: Backend> {
+    pub qkv: Linear<B>,
+    pub proj: Linear<B>,
     /// `((2w-1)^2, heads)`
-    pub relative_position_bias_table: Param<Tensor<2>>,
+    pub relative_position_bias_table: Param<Tensor<B, 2>>,
     pub heads: usize,
     pub window: usize,
 }
 
-impl ReconfiguredAttention {
+impl<B: Backend> ReconfiguredAttention<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
         dim: usize,
         heads: usize,
         window: usize,
-        device: &Device,
+        device: &B::Device,
     ) -> Result<Self> {
         let table_rows = (2 * window - 1) * (2 * window - 1);
         Ok(Self {
             qkv: Linear::load(w, &format!("{prefix}.qkv"), dim, 3 * dim, true, device)?,
             proj: Linear::load(w, &format!("{prefix}.proj"), dim, dim, true, device)?,
-            relative_position_bias_table: Param::from_tensor(w.tensor::<2>(
+            relative_position_bias_table: Param::from_tensor(w.tensor::<B, 2>(
                 &format!("{prefix}.relative_position_bias_table"),
                 [table_rows, heads],
                 device,
@@ -54,14 +54,14 @@ impl ReconfiguredAttention {
     }
 
     /// `(heads, N, N)` relative position bias of one window.
-    fn relative_bias(&self) -> Tensor<3> {
+    fn relative_bias(&self) -> Tensor<B, 3> {
         let n = self.window * self.window;
         let table = self.relative_position_bias_table.val();
         let idx: Vec<i64> = relative_position_index(self.window)
             .into_iter()
             .map(|i| i as i64)
             .collect();
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [n * n]), &table.device());
+        let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [n * n]), &table.device());
         table
             .select(0, idx)
             .reshape([n, n, self.heads])
@@ -74,12 +74,12 @@ impl ReconfiguredAttention {
     /// Returns the projected patch tokens `(B, Hp, Wp, C)` and [DET] tokens `(B, Q, C)`.
     pub fn forward(
         &self,
-        patch: Tensor<4>,
-        det: Tensor<3>,
-        shift_mask: Option<Tensor<3>>,
-        cross: Option<&CrossInputs>,
+        patch: Tensor<B, 4>,
+        det: Tensor<B, 3>,
+        shift_mask: Option<Tensor<B, 3>>,
+        cross: Option<&CrossInputs<B>>,
         imp: OpImpl,
-    ) -> (Tensor<4>, Tensor<3>) {
+    ) -> (Tensor<B, 4>, Tensor<B, 3>) {
         let [b, hp, wp, c] = patch.dims();
         let q_len = det.dims()[1];
         let (h, ws) = (self.heads, self.window);

@@ -4,31 +4,31 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation::gelu;
 use burn::tensor::ops::PadMode;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 
 use super::layers::{LayerNorm, Linear, PatchConv};
 use super::mask::PixelMask;
 use super::position::masked_sine_encoding;
 use super::ram::{CrossInputs, ReconfiguredAttention};
-use super::window::shift_mask;
+use super::window::{roll, shift_mask};
 use crate::config::VidtConfig;
 use crate::error::Result;
 use crate::ops::OpImpl;
 use crate::weights::WeightMap;
 
 #[derive(Module, Debug)]
-pub struct SwinBlock {
-    pub norm1: LayerNorm,
-    pub attn: ReconfiguredAttention,
-    pub norm2: LayerNorm,
-    pub fc1: Linear,
-    pub fc2: Linear,
+pub struct SwinBlock<B: Backend> {
+    pub norm1: LayerNorm<B>,
+    pub attn: ReconfiguredAttention<B>,
+    pub norm2: LayerNorm<B>,
+    pub fc1: Linear<B>,
+    pub fc2: Linear<B>,
     /// Projects the 256-wide [DET] pos embedding to this block's width.
-    pub det_pos_linear: Linear,
+    pub det_pos_linear: Linear<B>,
     pub shift: usize,
 }
 
-impl SwinBlock {
+impl<B: Backend> SwinBlock<B> {
     #[allow(clippy::too_many_arguments)]
     pub fn load(
         w: &WeightMap,
@@ -38,7 +38,7 @@ impl SwinBlock {
         window: usize,
         shift: usize,
         pos_dim: usize,
-        device: &Device,
+        device: &B::Device,
     ) -> Result<Self> {
         Ok(Self {
             norm1: LayerNorm::load(w, &format!("{p}.norm1"), dim, device)?,
@@ -62,14 +62,14 @@ impl SwinBlock {
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
-        seq: Tensor<3>,
+        seq: Tensor<B, 3>,
         h: usize,
         w: usize,
-        det_pos: Tensor<3>,
-        mask: Option<Tensor<3>>,
-        cross: Option<&CrossInputs>,
+        det_pos: Tensor<B, 3>,
+        mask: Option<Tensor<B, 3>>,
+        cross: Option<&CrossInputs<B>>,
         imp: OpImpl,
-    ) -> Tensor<3> {
+    ) -> Tensor<B, 3> {
         let [b, len, c] = seq.dims();
         let hw = h * w;
         let ws = self.attn.window;
@@ -88,7 +88,11 @@ impl SwinBlock {
         let (hp, wp) = (h + pad_b, w + pad_r);
         let det = det + self.det_pos_linear.forward(det_pos);
         let shifted = if self.shift > 0 {
-            x.roll(&[-(self.shift as i64), -(self.shift as i64)], &[1, 2])
+            roll(
+                roll(x, -(self.shift as isize), 1),
+                -(self.shift as isize),
+                2,
+            )
         } else {
             x
         };
@@ -104,7 +108,11 @@ impl SwinBlock {
             imp,
         );
         let mut x = if self.shift > 0 {
-            patch_x.roll(&[self.shift as i64, self.shift as i64], &[1, 2])
+            roll(
+                roll(patch_x, self.shift as isize, 1),
+                self.shift as isize,
+                2,
+            )
         } else {
             patch_x
         };
@@ -122,13 +130,19 @@ impl SwinBlock {
 /// Patch merging of [PATCH] tokens (2x2 gather) and [DET] tokens (tiled 4x along channels),
 /// through one LayerNorm(4C) + Linear(4C -> out).
 #[derive(Module, Debug)]
-pub struct PatchMerging {
-    pub norm: LayerNorm,
-    pub reduction: Linear,
+pub struct PatchMerging<B: Backend> {
+    pub norm: LayerNorm<B>,
+    pub reduction: Linear<B>,
 }
 
-impl PatchMerging {
-    pub fn load(w: &WeightMap, p: &str, dim: usize, out: usize, device: &Device) -> Result<Self> {
+impl<B: Backend> PatchMerging<B> {
+    pub fn load(
+        w: &WeightMap,
+        p: &str,
+        dim: usize,
+        out: usize,
+        device: &B::Device,
+    ) -> Result<Self> {
         Ok(Self {
             norm: LayerNorm::load(w, &format!("{p}.norm"), 4 * dim, device)?,
             reduction: Linear::load(w, &format!("{p}.reduction"), 4 * dim, out, false, device)?,
@@ -136,7 +150,7 @@ impl PatchMerging {
     }
 
     /// `(B, H*W + Q, C)` -> `(B, ceil(H/2)*ceil(W/2) + Q, out)`.
-    pub fn forward(&self, seq: Tensor<3>, h: usize, w: usize) -> Tensor<3> {
+    pub fn forward(&self, seq: Tensor<B, 3>, h: usize, w: usize) -> Tensor<B, 3> {
         let [b, len, c] = seq.dims();
         let hw = h * w;
         let mut x = seq.clone().slice([0..b, 0..hw]).reshape([b, h, w, c]);
@@ -161,9 +175,9 @@ impl PatchMerging {
 }
 
 #[derive(Module, Debug)]
-pub struct SwinStage {
-    pub blocks: Vec<SwinBlock>,
-    pub downsample: PatchMerging,
+pub struct SwinStage<B: Backend> {
+    pub blocks: Vec<SwinBlock<B>>,
+    pub downsample: PatchMerging<B>,
     pub dim: usize,
     /// Whether this stage's [DET] tokens attend to the [PATCH] tokens (stage 4).
     pub cross: bool,
@@ -171,39 +185,39 @@ pub struct SwinStage {
 
 /// Intermediates kept for parity checks (`backbone_stage{i}_*` in the fixtures).
 #[derive(Clone, Debug)]
-pub struct StageTrace {
-    pub out: Tensor<3>,
-    pub down: Tensor<3>,
+pub struct StageTrace<B: Backend> {
+    pub out: Tensor<B, 3>,
+    pub down: Tensor<B, 3>,
     /// `[H, W, H_down, W_down]`
     pub hw: [usize; 4],
 }
 
 /// What the backbone hands to the neck.
 #[derive(Clone, Debug)]
-pub struct BackboneOutput {
+pub struct BackboneOutput<B: Backend> {
     /// Four [PATCH] levels, channel-last tokens `(B, H*W, C)` with their `(H, W)`.
-    pub features: Vec<(Tensor<3>, usize, usize)>,
+    pub features: Vec<(Tensor<B, 3>, usize, usize)>,
     /// Stage-4 [DET] tokens before the final merge, `(B, Q, C4)`.
-    pub det_tgt: Tensor<3>,
+    pub det_tgt: Tensor<B, 3>,
     /// The learnable [DET] pos embedding `(1, Q, 256)`.
-    pub det_pos: Tensor<3>,
+    pub det_pos: Tensor<B, 3>,
     /// Patch embedding `(B, C, Wh, Ww)`, when intermediates are kept.
-    pub patch_embed: Option<Tensor<4>>,
-    pub stages: Vec<StageTrace>,
+    pub patch_embed: Option<Tensor<B, 4>>,
+    pub stages: Vec<StageTrace<B>>,
 }
 
 #[derive(Module, Debug)]
-pub struct SwinBackbone {
-    pub patch_embed: PatchConv,
-    pub patch_norm: LayerNorm,
-    pub det_token: Param<Tensor<3>>,
-    pub det_pos_embed: Param<Tensor<3>>,
-    pub stages: Vec<SwinStage>,
+pub struct SwinBackbone<B: Backend> {
+    pub patch_embed: PatchConv<B>,
+    pub patch_norm: LayerNorm<B>,
+    pub det_token: Param<Tensor<B, 3>>,
+    pub det_pos_embed: Param<Tensor<B, 3>>,
+    pub stages: Vec<SwinStage<B>>,
     pub window: usize,
 }
 
-impl SwinBackbone {
-    pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &Device) -> Result<Self> {
+impl<B: Backend> SwinBackbone<B> {
+    pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &B::Device) -> Result<Self> {
         let s = &cfg.swin;
         let e = s.embed_dim;
         let q = cfg.det_tokens;
@@ -244,12 +258,12 @@ impl SwinBackbone {
         Ok(Self {
             patch_embed: PatchConv::load(w, "backbone.patch_embed.proj", 3, e, 4, device)?,
             patch_norm: LayerNorm::load(w, "backbone.patch_embed.norm", e, device)?,
-            det_token: Param::from_tensor(w.tensor::<3>(
+            det_token: Param::from_tensor(w.tensor::<B, 3>(
                 "backbone.det_token",
                 [1, q, e],
                 device,
             )?),
-            det_pos_embed: Param::from_tensor(w.tensor::<3>(
+            det_pos_embed: Param::from_tensor(w.tensor::<B, 3>(
                 "backbone.det_pos_embed",
                 [1, q, cfg.d_model],
                 device,
@@ -262,14 +276,14 @@ impl SwinBackbone {
     /// `images`: `(B, 3, H, W)` normalized; `mask`: `(B, H, W)` 1 = padded.
     pub fn forward(
         &self,
-        images: Tensor<4>,
+        images: Tensor<B, 4>,
         mask: &PixelMask,
         keep: bool,
         imp: OpImpl,
-    ) -> BackboneOutput {
+    ) -> BackboneOutput<B> {
         let device = images.device();
         let [b, _, ih, iw] = images.dims();
-        // Right/bottom zero pad to a multiple of the patch size, 4x4/4 conv, LayerNorm.
+        // Right/bottom zero pad to a multiple of the patch size, 4x4/4 conv, LayerNorm<B>.
         let (pb, pr) = ((4 - ih % 4) % 4, (4 - iw % 4) % 4);
         let images = if pb > 0 || pr > 0 {
             images.pad([(0, 0), (0, 0), (0, pb), (0, pr)], PadMode::Constant(0.0))
@@ -351,7 +365,12 @@ impl SwinBackbone {
 }
 
 /// The sine encoding and the -100 key mask for the [DET x PATCH] attention at `mask`'s size.
-fn cross_inputs(mask: &PixelMask, c: usize, q: usize, device: &Device) -> CrossInputs {
+fn cross_inputs<B: Backend>(
+    mask: &PixelMask,
+    c: usize,
+    q: usize,
+    device: &B::Device,
+) -> CrossInputs<B> {
     let (b, h, w) = (mask.batch, mask.height, mask.width);
     let pos = masked_sine_encoding(mask, c);
     let mut m = Vec::with_capacity(b * (h * w + q));

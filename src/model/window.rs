@@ -1,10 +1,24 @@
 //! Swin window helpers: partition/reverse of channel-last maps, the -100 shift mask and the
 //! relative-position index (recomputed here rather than read from the checkpoint buffer).
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+
+/// PyTorch's `torch.roll` along `dim` (element i moves to i + shift, cyclically), written as
+/// slice + concat: burn 0.21's `roll` shifts negative amounts the other way.
+pub fn roll<B: Backend, const D: usize>(x: Tensor<B, D>, shift: isize, dim: usize) -> Tensor<B, D> {
+    let n = x.dims()[dim] as isize;
+    let s = shift.rem_euclid(n) as usize;
+    if s == 0 {
+        return x;
+    }
+    let n = n as usize;
+    let tail = x.clone().narrow(dim, n - s, s);
+    let head = x.narrow(dim, 0, n - s);
+    Tensor::cat(vec![tail, head], dim)
+}
 
 /// `(B, H, W, C)` -> `(B * nW, ws*ws, C)`, windows in row-major order per image.
-pub fn window_partition(x: Tensor<4>, ws: usize) -> Tensor<3> {
+pub fn window_partition<B: Backend>(x: Tensor<B, 4>, ws: usize) -> Tensor<B, 3> {
     let [b, h, w, c] = x.dims();
     x.reshape([b, h / ws, ws, w / ws, ws, c])
         .permute([0, 1, 3, 2, 4, 5])
@@ -12,7 +26,12 @@ pub fn window_partition(x: Tensor<4>, ws: usize) -> Tensor<3> {
 }
 
 /// Inverse of [`window_partition`].
-pub fn window_reverse(windows: Tensor<3>, ws: usize, h: usize, w: usize) -> Tensor<4> {
+pub fn window_reverse<B: Backend>(
+    windows: Tensor<B, 3>,
+    ws: usize,
+    h: usize,
+    w: usize,
+) -> Tensor<B, 4> {
     let [bn, _, c] = windows.dims();
     let b = bn / ((h / ws) * (w / ws));
     windows
@@ -56,7 +75,13 @@ pub fn shift_mask_data(hp: usize, wp: usize, ws: usize, shift: usize) -> Vec<f32
     out
 }
 
-pub fn shift_mask(hp: usize, wp: usize, ws: usize, shift: usize, device: &Device) -> Tensor<3> {
+pub fn shift_mask<B: Backend>(
+    hp: usize,
+    wp: usize,
+    ws: usize,
+    shift: usize,
+    device: &B::Device,
+) -> Tensor<B, 3> {
     let n = ws * ws;
     let nw = (hp / ws) * (wp / ws);
     Tensor::from_data(
@@ -92,6 +117,18 @@ mod tests {
         assert_eq!(idx[48], 0);
         // Token 48 vs token 0 (dy = dx = +6) -> last entry.
         assert_eq!(idx[48 * 49], 168);
+    }
+
+    #[cfg(feature = "flex")]
+    #[test]
+    fn roll_follows_pytorch() {
+        type B = crate::backend::Cpu;
+        let x = Tensor::<B, 1>::from_floats([0.0, 1.0, 2.0, 3.0], &Default::default());
+        let get = |t: Tensor<B, 1>| t.into_data().to_vec::<f32>().unwrap();
+        // torch.roll([0,1,2,3], -1) == [1,2,3,0]; torch.roll(.., 1) == [3,0,1,2]
+        assert_eq!(get(roll(x.clone(), -1, 0)), vec![1.0, 2.0, 3.0, 0.0]);
+        assert_eq!(get(roll(x.clone(), 1, 0)), vec![3.0, 0.0, 1.0, 2.0]);
+        assert_eq!(get(roll(x, 4, 0)), vec![0.0, 1.0, 2.0, 3.0]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! through `grid_sample_2d`, then a weighted sum over levels and points. Differentiable with
 //! respect to value, sampling locations and attention weights.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, backend::Backend};
 
 use super::OpImpl;
 
@@ -14,23 +14,23 @@ use super::OpImpl;
 /// * `weights`: `(N, Lq, M, L, P)`, already softmaxed
 ///
 /// Returns `(N, Lq, M * D)`.
-pub fn ms_deform_attn(
-    value: Tensor<4>,
+pub fn ms_deform_attn<B: Backend>(
+    value: Tensor<B, 4>,
     shapes: &[(usize, usize)],
-    locations: Tensor<6>,
-    weights: Tensor<5>,
+    locations: Tensor<B, 6>,
+    weights: Tensor<B, 5>,
     imp: OpImpl,
-) -> Tensor<3> {
+) -> Tensor<B, 3> {
     let _ = imp; // Only the reference exists on this backend.
     reference(value, shapes, locations, weights)
 }
 
-pub fn reference(
-    value: Tensor<4>,
+pub fn reference<B: Backend>(
+    value: Tensor<B, 4>,
     shapes: &[(usize, usize)],
-    locations: Tensor<6>,
-    weights: Tensor<5>,
-) -> Tensor<3> {
+    locations: Tensor<B, 6>,
+    weights: Tensor<B, 5>,
+) -> Tensor<B, 3> {
     let [n, s, m, d] = value.dims();
     let [_, lq, _, l, p, _] = locations.dims();
     assert_eq!(shapes.len(), l, "one spatial shape per level");

@@ -1,8 +1,8 @@
 //! Swin window attention: `softmax(q·scale @ kᵀ + relative bias [+ shift mask]) @ v` per
 //! window, reference in tensor ops.
 
-use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
+use burn::tensor::{Tensor, backend::Backend};
 
 use super::OpImpl;
 
@@ -11,27 +11,27 @@ use super::OpImpl;
 /// * `mask`: `(nW, N, N)` additive shift mask, or `None` for unshifted windows
 ///
 /// Returns `(B_, heads, N, hd)`.
-pub fn window_attention(
-    q: Tensor<4>,
-    k: Tensor<4>,
-    v: Tensor<4>,
-    bias: Tensor<3>,
-    mask: Option<Tensor<3>>,
+pub fn window_attention<B: Backend>(
+    q: Tensor<B, 4>,
+    k: Tensor<B, 4>,
+    v: Tensor<B, 4>,
+    bias: Tensor<B, 3>,
+    mask: Option<Tensor<B, 3>>,
     scale: f32,
     imp: OpImpl,
-) -> Tensor<4> {
+) -> Tensor<B, 4> {
     let _ = imp; // Only the reference exists on this backend.
     reference(q, k, v, bias, mask, scale)
 }
 
-pub fn reference(
-    q: Tensor<4>,
-    k: Tensor<4>,
-    v: Tensor<4>,
-    bias: Tensor<3>,
-    mask: Option<Tensor<3>>,
+pub fn reference<B: Backend>(
+    q: Tensor<B, 4>,
+    k: Tensor<B, 4>,
+    v: Tensor<B, 4>,
+    bias: Tensor<B, 3>,
+    mask: Option<Tensor<B, 3>>,
     scale: f32,
-) -> Tensor<4> {
+) -> Tensor<B, 4> {
     let [bw, h, n, _] = q.dims();
     let attn = q.mul_scalar(scale).matmul(k.swap_dims(2, 3)) + bias.unsqueeze_dim::<4>(0);
     let attn = match mask {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 
 use crate::error::{Result, VidtError};
 
@@ -31,7 +31,7 @@ impl WeightTensor {
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
     }
-    pub fn to_tensor<const D: usize>(&self, device: &Device) -> Tensor<D> {
+    pub fn to_tensor<B: Backend, const D: usize>(&self, device: &B::Device) -> Tensor<B, D> {
         Tensor::from_data(
             TensorData::new(self.data.clone(), self.shape.clone()),
             device,
@@ -143,12 +143,12 @@ impl WeightMap {
     }
 
     /// The tensor at `key` on `device`, checked against `expected`.
-    pub fn tensor<const D: usize>(
+    pub fn tensor<B: Backend, const D: usize>(
         &self,
         key: &str,
         expected: [usize; D],
-        device: &Device,
-    ) -> Result<Tensor<D>> {
+        device: &B::Device,
+    ) -> Result<Tensor<B, D>> {
         Ok(self.get(key, &expected)?.to_tensor(device))
     }
 

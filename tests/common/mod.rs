@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::backend::Backend;
 use burn::tensor::{Device, Tensor};
 use vidt::PixelMask;
 use vidt::weights::{WeightMap, WeightTensor};
@@ -34,8 +35,13 @@ pub fn checkpoint() -> WeightMap {
     fixture("vidt_nano_perturbed.pth")
 }
 
-pub fn cpu() -> Device {
-    vidt::backend::device("cpu").expect("tests need the cpu (flex) backend")
+/// The CPU reference backend the parity tests run on.
+pub type B = vidt::backend::Cpu;
+/// The same with autodiff.
+pub type AB = burn::backend::Autodiff<B>;
+
+pub fn cpu() -> Device<B> {
+    Default::default()
 }
 
 pub fn get<'a>(f: &'a WeightMap, key: &str) -> &'a WeightTensor {
@@ -52,7 +58,7 @@ pub fn mask_of(f: &WeightMap, key: &str) -> PixelMask {
     )
 }
 
-pub fn values<const D: usize>(t: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
+pub fn values<BB: Backend, const D: usize>(t: Tensor<BB, D>) -> (Vec<usize>, Vec<f32>) {
     let dims = t.dims().to_vec();
     (dims, vidt::detector::read(t).expect("read back"))
 }
@@ -75,9 +81,9 @@ pub fn max_abs(t: &WeightTensor) -> f32 {
 }
 
 /// Asserts `max|ours - fixture| <= tol` and prints the figure.
-pub fn assert_close<const D: usize>(
+pub fn assert_close<BB: Backend, const D: usize>(
     name: &str,
-    ours: Tensor<D>,
+    ours: Tensor<BB, D>,
     theirs: &WeightTensor,
     tol: f32,
 ) -> f32 {
@@ -93,9 +99,9 @@ pub fn assert_close<const D: usize>(
 
 /// Asserts `|ours - fixture| <= tol * max(1, |fixture|)` elementwise (for values whose
 /// magnitude makes an absolute f32 bound meaningless) and prints the figures.
-pub fn assert_close_rel<const D: usize>(
+pub fn assert_close_rel<BB: Backend, const D: usize>(
     name: &str,
-    ours: Tensor<D>,
+    ours: Tensor<BB, D>,
     theirs: &WeightTensor,
     tol: f32,
 ) -> f32 {
