@@ -1,16 +1,17 @@
 //! The high-level detector: a loaded model, its configuration and class names, and one call
 //! from a normalized batch to detections. The CLI and the wasm API are thin over this.
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::model::{ForwardOptions, PixelMask, Vidt, VidtOutput};
 use crate::ops::OpImpl;
+use crate::ops::VidtBackend;
 use crate::postprocess::{Detection, postprocess};
 use crate::weights::WeightMap;
 
-pub struct Detector<B: Backend> {
+pub struct Detector<B: VidtBackend> {
     pub model: Vidt<B>,
     pub config: VidtConfig,
     pub names: Vec<String>,
@@ -39,7 +40,7 @@ impl Default for DetectOptions {
     }
 }
 
-impl<B: Backend> Detector<B> {
+impl<B: VidtBackend> Detector<B> {
     /// Loads a checkpoint's tensors, inferring the configuration from them.
     pub fn from_weights(w: &WeightMap, device: &B::Device) -> Result<Self> {
         let config = VidtConfig::infer(w)?;
@@ -136,7 +137,7 @@ impl<B: Backend> Detector<B> {
 }
 
 /// Reads a tensor back to the host as f32.
-pub fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
+pub fn read<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
     t.into_data()
         .to_vec::<f32>()
         .map_err(|e| VidtError::Unsupported(format!("cannot read tensor back: {e:?}")))

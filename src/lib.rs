@@ -13,6 +13,8 @@ pub mod coco;
 pub mod config;
 pub mod detector;
 pub mod error;
+#[cfg(feature = "wgpu")]
+mod kernels;
 pub mod model;
 pub mod ops;
 pub mod postprocess;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use burn::tensor::backend::Backend;
+use vidt::ops::VidtBackend;
 use vidt::config::EntryKind;
 use vidt::detector::read;
 use vidt::ops::OpImpl;
@@ -174,7 +174,7 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn load_detector<B: Backend>(
+fn load_detector<B: VidtBackend>(
     weights: &Path,
     dev: &B::Device,
     reference_ops: bool,
@@ -187,7 +187,7 @@ fn load_detector<B: Backend>(
     Ok(det)
 }
 
-fn forward<B: Backend>(
+fn forward<B: VidtBackend>(
     weights: &Path,
     input: &Path,
     output: &Path,
@@ -238,7 +238,7 @@ fn forward<B: Backend>(
     Ok(())
 }
 
-fn detect<B: Backend>(
+fn detect<B: VidtBackend>(
     images: &[PathBuf],
     weights: &Path,
     dev: &B::Device,
@@ -321,7 +321,7 @@ fn info(weights: &Path) -> Result<()> {
     Ok(())
 }
 
-fn bench_model<B: Backend>(
+fn bench_model<B: VidtBackend>(
     weights: &Path,
     dev: &B::Device,
     device: &str,

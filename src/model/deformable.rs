@@ -2,16 +2,17 @@
 //! around the [`crate::ops::ms_deform_attn`] op, with 4-d reference boxes.
 
 use burn::module::Module;
+use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Tensor, backend::Backend};
 
 use super::layers::Linear;
 use crate::error::Result;
+use crate::ops::VidtBackend;
 use crate::ops::{OpImpl, ms_deform_attn};
 use crate::weights::WeightMap;
 
 #[derive(Module, Debug)]
-pub struct MsDeformAttn<B: Backend> {
+pub struct MsDeformAttn<B: VidtBackend> {
     pub sampling_offsets: Linear<B>,
     pub attention_weights: Linear<B>,
     pub value_proj: Linear<B>,
@@ -21,7 +22,7 @@ pub struct MsDeformAttn<B: Backend> {
     pub points: usize,
 }
 
-impl<B: Backend> MsDeformAttn<B> {
+impl<B: VidtBackend> MsDeformAttn<B> {
     pub fn load(
         w: &WeightMap,
         p: &str,

@@ -2,22 +2,23 @@
 //! channel-last GroupNorm and the patch-embedding convolution.
 
 use burn::module::{Module, Param};
+use burn::tensor::Tensor;
 use burn::tensor::activation;
 use burn::tensor::module::{conv2d, linear};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::Result;
+use crate::ops::VidtBackend;
 use crate::weights::WeightMap;
 
 /// `y = x W^T + b`, weight kept as `[in, out]` (burn's layout; PyTorch's is transposed).
 #[derive(Module, Debug)]
-pub struct Linear<B: Backend> {
+pub struct Linear<B: VidtBackend> {
     pub weight: Param<Tensor<B, 2>>,
     pub bias: Option<Param<Tensor<B, 1>>>,
 }
 
-impl<B: Backend> Linear<B> {
+impl<B: VidtBackend> Linear<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
@@ -70,12 +71,12 @@ impl<B: Backend> Linear<B> {
 
 /// LayerNorm over the last dimension, eps 1e-5 (PyTorch default).
 #[derive(Module, Debug)]
-pub struct LayerNorm<B: Backend> {
+pub struct LayerNorm<B: VidtBackend> {
     pub weight: Param<Tensor<B, 1>>,
     pub bias: Param<Tensor<B, 1>>,
 }
 
-impl<B: Backend> LayerNorm<B> {
+impl<B: VidtBackend> LayerNorm<B> {
     pub fn load(w: &WeightMap, prefix: &str, dim: usize, device: &B::Device) -> Result<Self> {
         Ok(Self {
             weight: Param::from_tensor(w.tensor::<B, 1>(
@@ -99,13 +100,13 @@ impl<B: Backend> LayerNorm<B> {
 /// GroupNorm(32) on channel-last tokens `(B, N, C)`: statistics per image and group over all
 /// N positions and C/G channels (the padded pixels included, as in the reference).
 #[derive(Module, Debug)]
-pub struct GroupNorm<B: Backend> {
+pub struct GroupNorm<B: VidtBackend> {
     pub weight: Param<Tensor<B, 1>>,
     pub bias: Param<Tensor<B, 1>>,
     pub groups: usize,
 }
 
-impl<B: Backend> GroupNorm<B> {
+impl<B: VidtBackend> GroupNorm<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
@@ -143,13 +144,13 @@ impl<B: Backend> GroupNorm<B> {
 
 /// The 4x4 / stride-4 patch-embedding convolution.
 #[derive(Module, Debug)]
-pub struct PatchConv<B: Backend> {
+pub struct PatchConv<B: VidtBackend> {
     pub weight: Param<Tensor<B, 4>>,
     pub bias: Param<Tensor<B, 1>>,
     pub patch: usize,
 }
 
-impl<B: Backend> PatchConv<B> {
+impl<B: VidtBackend> PatchConv<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
@@ -186,11 +187,11 @@ impl<B: Backend> PatchConv<B> {
 
 /// The 3-layer box MLP (ReLU between layers).
 #[derive(Module, Debug)]
-pub struct Mlp3<B: Backend> {
+pub struct Mlp3<B: VidtBackend> {
     pub layers: Vec<Linear<B>>,
 }
 
-impl<B: Backend> Mlp3<B> {
+impl<B: VidtBackend> Mlp3<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,

@@ -10,11 +10,12 @@ pub mod swin;
 pub mod window;
 
 use burn::module::Module;
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::Tensor;
 
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::ops::OpImpl;
+use crate::ops::VidtBackend;
 use crate::weights::WeightMap;
 pub use mask::PixelMask;
 use neck::{Neck, NeckOutput};
@@ -25,14 +26,14 @@ use swin::{BackboneOutput, SwinBackbone};
 pub const MIN_SIDE: usize = 32;
 
 #[derive(Module, Debug)]
-pub struct Vidt<B: Backend> {
+pub struct Vidt<B: VidtBackend> {
     pub backbone: SwinBackbone<B>,
     pub neck: Neck<B>,
 }
 
 /// Final and auxiliary predictions.
 #[derive(Clone, Debug)]
-pub struct VidtOutput<B: Backend> {
+pub struct VidtOutput<B: VidtBackend> {
     /// `(B, Q, classes)` of the last decoder layer run.
     pub pred_logits: Tensor<B, 3>,
     /// `(B, Q, 4)` (cx, cy, w, h) normalized to the (unpadded) image.
@@ -52,12 +53,12 @@ pub struct ForwardOptions {
 }
 
 /// Everything a traced forward computed.
-pub struct VidtTrace<B: Backend> {
+pub struct VidtTrace<B: VidtBackend> {
     pub backbone: BackboneOutput<B>,
     pub neck: NeckOutput<B>,
 }
 
-impl<B: Backend> Vidt<B> {
+impl<B: VidtBackend> Vidt<B> {
     /// Builds the model from a checkpoint's tensors (config from [`VidtConfig::infer`] or a preset).
     pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &B::Device) -> Result<Self> {
         Ok(Self {

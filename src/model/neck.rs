@@ -4,7 +4,7 @@
 
 use burn::module::Module;
 use burn::tensor::activation::{relu, sigmoid, softmax};
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 
 use super::deformable::MsDeformAttn;
 use super::layers::{GroupNorm, LayerNorm, Linear, Mlp3};
@@ -13,11 +13,12 @@ use super::swin::BackboneOutput;
 use crate::config::VidtConfig;
 use crate::error::Result;
 use crate::ops::OpImpl;
+use crate::ops::VidtBackend;
 use crate::weights::WeightMap;
 
 /// `nn.MultiheadAttention` (q = k = tgt + pos, v = tgt, no masks), `in_proj` split in three.
 #[derive(Module, Debug)]
-pub struct SelfAttention<B: Backend> {
+pub struct SelfAttention<B: VidtBackend> {
     pub q: Linear<B>,
     pub k: Linear<B>,
     pub v: Linear<B>,
@@ -25,7 +26,7 @@ pub struct SelfAttention<B: Backend> {
     pub heads: usize,
 }
 
-impl<B: Backend> SelfAttention<B> {
+impl<B: VidtBackend> SelfAttention<B> {
     pub fn load(
         w: &WeightMap,
         p: &str,
@@ -66,7 +67,7 @@ impl<B: Backend> SelfAttention<B> {
 }
 
 #[derive(Module, Debug)]
-pub struct DecoderLayer<B: Backend> {
+pub struct DecoderLayer<B: VidtBackend> {
     pub self_attn: SelfAttention<B>,
     pub norm2: LayerNorm<B>,
     pub cross_attn: MsDeformAttn<B>,
@@ -76,7 +77,7 @@ pub struct DecoderLayer<B: Backend> {
     pub norm3: LayerNorm<B>,
 }
 
-impl<B: Backend> DecoderLayer<B> {
+impl<B: VidtBackend> DecoderLayer<B> {
     pub fn load(w: &WeightMap, p: &str, c: &VidtConfig, device: &B::Device) -> Result<Self> {
         let d = c.d_model;
         Ok(Self {
@@ -140,12 +141,12 @@ impl<B: Backend> DecoderLayer<B> {
 
 /// A 1x1 convolution + GroupNorm(32), applied to channel-last tokens.
 #[derive(Module, Debug)]
-pub struct ProjGn<B: Backend> {
+pub struct ProjGn<B: VidtBackend> {
     pub conv: Linear<B>,
     pub gn: GroupNorm<B>,
 }
 
-impl<B: Backend> ProjGn<B> {
+impl<B: VidtBackend> ProjGn<B> {
     pub fn load(w: &WeightMap, p: &str, c_in: usize, d: usize, device: &B::Device) -> Result<Self> {
         Ok(Self {
             conv: Linear::load_conv1x1(w, &format!("{p}.0"), c_in, d, device)?,
@@ -159,7 +160,7 @@ impl<B: Backend> ProjGn<B> {
 
 /// Everything the neck computes (the per-level heads included).
 #[derive(Clone, Debug)]
-pub struct NeckOutput<B: Backend> {
+pub struct NeckOutput<B: VidtBackend> {
     /// Projected levels `(B, H*W, d)`.
     pub srcs: Vec<Tensor<B, 3>>,
     pub masks: Vec<PixelMask>,
@@ -176,7 +177,7 @@ pub struct NeckOutput<B: Backend> {
 }
 
 #[derive(Module, Debug)]
-pub struct Neck<B: Backend> {
+pub struct Neck<B: VidtBackend> {
     pub input_proj: Vec<ProjGn<B>>,
     pub tgt_proj: ProjGn<B>,
     pub query_pos_proj: ProjGn<B>,
@@ -187,14 +188,14 @@ pub struct Neck<B: Backend> {
 }
 
 /// `log(x / (1 - x))` with both clamped to eps 1e-5, after clamping x to [0, 1].
-pub fn inverse_sigmoid<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
+pub fn inverse_sigmoid<B: VidtBackend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
     let x = x.clamp(0.0, 1.0);
     let x1 = x.clone().clamp_min(1e-5);
     let x2 = x.neg().add_scalar(1.0).clamp_min(1e-5);
     (x1 / x2).log()
 }
 
-impl<B: Backend> Neck<B> {
+impl<B: VidtBackend> Neck<B> {
     /// Loads the neck and the first `dec_layers` decoder layers (with heads 0..=dec_layers);
     /// the remaining layers and heads of the checkpoint are ignored (decoding-layer drop).
     pub fn load(w: &WeightMap, c: &VidtConfig, device: &B::Device) -> Result<Self> {

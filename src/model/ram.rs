@@ -4,16 +4,17 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+use burn::tensor::{Int, Tensor, TensorData};
 
 use super::layers::Linear;
 use super::window::{relative_position_index, window_partition, window_reverse};
 use crate::error::Result;
+use crate::ops::VidtBackend;
 use crate::ops::{OpImpl, window_attention};
 use crate::weights::WeightMap;
 
 /// Inputs of the stage-4 [DET x PATCH] cross-attention.
-pub struct CrossInputs<B: Backend> {
+pub struct CrossInputs<B: VidtBackend> {
     /// Un-shifted, un-padded normalized patch tokens plus their sine encoding, `(B, H*W, C)`.
     pub patch: Tensor<B, 3>,
     /// Additive key mask `(B, 1, 1, H*W + Q)`: -100 on padded patches, 0 elsewhere.
@@ -21,7 +22,7 @@ pub struct CrossInputs<B: Backend> {
 }
 
 #[derive(Module, Debug)]
-pub struct ReconfiguredAttention<B: Backend> {
+pub struct ReconfiguredAttention<B: VidtBackend> {
     pub qkv: Linear<B>,
     pub proj: Linear<B>,
     /// `((2w-1)^2, heads)`
@@ -30,7 +31,7 @@ pub struct ReconfiguredAttention<B: Backend> {
     pub window: usize,
 }
 
-impl<B: Backend> ReconfiguredAttention<B> {
+impl<B: VidtBackend> ReconfiguredAttention<B> {
     pub fn load(
         w: &WeightMap,
         prefix: &str,
@@ -84,25 +85,13 @@ impl<B: Backend> ReconfiguredAttention<B> {
         let q_len = det.dims()[1];
         let (h, ws) = (self.heads, self.window);
         let hd = c / h;
-        let n = ws * ws;
         let scale = (hd as f32).powf(-0.5);
 
         // [PATCH x PATCH] windowed attention.
         let patch_qkv = self.qkv.forward(patch); // (B, Hp, Wp, 3C)
         let windows = window_partition(patch_qkv, ws); // (B_, N, 3C)
-        let bw = windows.dims()[0];
-        let qkv = windows.reshape([bw, n, 3, h, hd]).permute([2, 0, 3, 1, 4]); // (3, B_, h, N, hd)
-        let part = |i: usize| qkv.clone().slice([i..i + 1]).reshape([bw, h, n, hd]);
-        let out = window_attention(
-            part(0),
-            part(1),
-            part(2),
-            self.relative_bias(),
-            shift_mask,
-            scale,
-            imp,
-        );
-        let patch_x = window_reverse(out.swap_dims(1, 2).reshape([bw, n, c]), ws, hp, wp);
+        let out = window_attention(windows, h, self.relative_bias(), shift_mask, scale, imp); // (B_, N, C)
+        let patch_x = window_reverse(out, ws, hp, wp);
 
         // [DET x DET] or [DET x (PATCH ∪ DET)] global attention.
         let det_qkv = self

@@ -4,7 +4,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation::gelu;
 use burn::tensor::ops::PadMode;
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 
 use super::layers::{LayerNorm, Linear, PatchConv};
 use super::mask::PixelMask;
@@ -14,10 +14,11 @@ use super::window::{roll, shift_mask};
 use crate::config::VidtConfig;
 use crate::error::Result;
 use crate::ops::OpImpl;
+use crate::ops::VidtBackend;
 use crate::weights::WeightMap;
 
 #[derive(Module, Debug)]
-pub struct SwinBlock<B: Backend> {
+pub struct SwinBlock<B: VidtBackend> {
     pub norm1: LayerNorm<B>,
     pub attn: ReconfiguredAttention<B>,
     pub norm2: LayerNorm<B>,
@@ -28,7 +29,7 @@ pub struct SwinBlock<B: Backend> {
     pub shift: usize,
 }
 
-impl<B: Backend> SwinBlock<B> {
+impl<B: VidtBackend> SwinBlock<B> {
     #[allow(clippy::too_many_arguments)]
     pub fn load(
         w: &WeightMap,
@@ -130,12 +131,12 @@ impl<B: Backend> SwinBlock<B> {
 /// Patch merging of [PATCH] tokens (2x2 gather) and [DET] tokens (tiled 4x along channels),
 /// through one LayerNorm(4C) + Linear(4C -> out).
 #[derive(Module, Debug)]
-pub struct PatchMerging<B: Backend> {
+pub struct PatchMerging<B: VidtBackend> {
     pub norm: LayerNorm<B>,
     pub reduction: Linear<B>,
 }
 
-impl<B: Backend> PatchMerging<B> {
+impl<B: VidtBackend> PatchMerging<B> {
     pub fn load(
         w: &WeightMap,
         p: &str,
@@ -175,7 +176,7 @@ impl<B: Backend> PatchMerging<B> {
 }
 
 #[derive(Module, Debug)]
-pub struct SwinStage<B: Backend> {
+pub struct SwinStage<B: VidtBackend> {
     pub blocks: Vec<SwinBlock<B>>,
     pub downsample: PatchMerging<B>,
     pub dim: usize,
@@ -185,7 +186,7 @@ pub struct SwinStage<B: Backend> {
 
 /// Intermediates kept for parity checks (`backbone_stage{i}_*` in the fixtures).
 #[derive(Clone, Debug)]
-pub struct StageTrace<B: Backend> {
+pub struct StageTrace<B: VidtBackend> {
     pub out: Tensor<B, 3>,
     pub down: Tensor<B, 3>,
     /// `[H, W, H_down, W_down]`
@@ -194,7 +195,7 @@ pub struct StageTrace<B: Backend> {
 
 /// What the backbone hands to the neck.
 #[derive(Clone, Debug)]
-pub struct BackboneOutput<B: Backend> {
+pub struct BackboneOutput<B: VidtBackend> {
     /// Four [PATCH] levels, channel-last tokens `(B, H*W, C)` with their `(H, W)`.
     pub features: Vec<(Tensor<B, 3>, usize, usize)>,
     /// Stage-4 [DET] tokens before the final merge, `(B, Q, C4)`.
@@ -207,7 +208,7 @@ pub struct BackboneOutput<B: Backend> {
 }
 
 #[derive(Module, Debug)]
-pub struct SwinBackbone<B: Backend> {
+pub struct SwinBackbone<B: VidtBackend> {
     pub patch_embed: PatchConv<B>,
     pub patch_norm: LayerNorm<B>,
     pub det_token: Param<Tensor<B, 3>>,
@@ -216,7 +217,7 @@ pub struct SwinBackbone<B: Backend> {
     pub window: usize,
 }
 
-impl<B: Backend> SwinBackbone<B> {
+impl<B: VidtBackend> SwinBackbone<B> {
     pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &B::Device) -> Result<Self> {
         let s = &cfg.swin;
         let e = s.embed_dim;
@@ -365,7 +366,7 @@ impl<B: Backend> SwinBackbone<B> {
 }
 
 /// The sine encoding and the -100 key mask for the [DET x PATCH] attention at `mask`'s size.
-fn cross_inputs<B: Backend>(
+fn cross_inputs<B: VidtBackend>(
     mask: &PixelMask,
     c: usize,
     q: usize,

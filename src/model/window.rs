@@ -1,7 +1,8 @@
 //! Swin window helpers: partition/reverse of channel-last maps, the -100 shift mask and the
 //! relative-position index (recomputed here rather than read from the checkpoint buffer).
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
 
 /// PyTorch's `torch.roll` along `dim` (element i moves to i + shift, cyclically), written as
 /// slice + concat: burn 0.21's `roll` shifts negative amounts the other way.

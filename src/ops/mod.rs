@@ -1,19 +1,100 @@
-//! The two hot ops behind one entry point each. The reference implementations in plain burn
-//! tensor ops define the semantics (and are differentiable: the training path); a backend
-//! may override them with a kernel (the wgpu WGSL kernels), which must agree with them.
+//! The two hot ops behind one backend trait. The reference implementations in plain burn
+//! tensor ops define the semantics (and are differentiable: the training path); a backend may
+//! override them with kernels (wgpu: the WGSL kernels in `wgsl/`), which must agree with them.
 
 pub mod ms_deform_attn;
 pub mod window_attention;
 
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
 /// Which implementation of the hot ops a model uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OpImpl {
-    /// The fastest implementation available for the tensor's device.
+    /// The backend's own implementation (kernels where it has them).
     #[default]
     Auto,
     /// Always the tensor-op reference (for comparisons).
     Reference,
 }
 
-pub use ms_deform_attn::ms_deform_attn;
-pub use window_attention::window_attention;
+/// A burn backend with ViDT's hot ops. Every method defaults to the tensor-op reference.
+pub trait VidtBackend: Backend {
+    /// See [`ms_deform_attn::reference`] for shapes and semantics.
+    fn ms_deform_attn(
+        value: Tensor<Self, 4>,
+        shapes: &[(usize, usize)],
+        locations: Tensor<Self, 6>,
+        weights: Tensor<Self, 5>,
+    ) -> Tensor<Self, 3> {
+        ms_deform_attn::reference(value, shapes, locations, weights)
+    }
+
+    /// Whether [`Self::ms_deform_attn_backward`] is a kernel (autodiff then uses it instead of
+    /// differentiating the reference).
+    fn has_ms_deform_attn_backward() -> bool {
+        false
+    }
+
+    /// Gradients `(value, locations, weights)` of [`Self::ms_deform_attn`] for `grad_output`.
+    fn ms_deform_attn_backward(
+        _value: Tensor<Self, 4>,
+        _shapes: &[(usize, usize)],
+        _locations: Tensor<Self, 6>,
+        _weights: Tensor<Self, 5>,
+        _grad_output: Tensor<Self, 3>,
+    ) -> (Tensor<Self, 4>, Tensor<Self, 6>, Tensor<Self, 5>) {
+        unimplemented!("only called when has_ms_deform_attn_backward() is true")
+    }
+
+    /// See [`window_attention::reference`] for shapes and semantics.
+    fn window_attention(
+        qkv: Tensor<Self, 3>,
+        heads: usize,
+        bias: Tensor<Self, 3>,
+        mask: Option<Tensor<Self, 3>>,
+        scale: f32,
+    ) -> Tensor<Self, 3> {
+        window_attention::reference(qkv, heads, bias, mask, scale)
+    }
+}
+
+#[cfg(feature = "flex")]
+impl VidtBackend for burn::backend::Flex {}
+
+#[cfg(feature = "cuda")]
+impl<F: burn::backend::cuda::FloatElement, I: burn::backend::cuda::IntElement> VidtBackend
+    for burn::backend::cuda::CubeBackend<burn::backend::cuda::CudaRuntime, F, I, u8>
+{
+}
+
+mod autodiff;
+
+/// Multi-scale deformable attention through the backend (or the reference).
+pub fn ms_deform_attn<B: VidtBackend>(
+    value: Tensor<B, 4>,
+    shapes: &[(usize, usize)],
+    locations: Tensor<B, 6>,
+    weights: Tensor<B, 5>,
+    imp: OpImpl,
+) -> Tensor<B, 3> {
+    match imp {
+        OpImpl::Auto => B::ms_deform_attn(value, shapes, locations, weights),
+        OpImpl::Reference => ms_deform_attn::reference(value, shapes, locations, weights),
+    }
+}
+
+/// Swin window attention through the backend (or the reference).
+pub fn window_attention<B: VidtBackend>(
+    qkv: Tensor<B, 3>,
+    heads: usize,
+    bias: Tensor<B, 3>,
+    mask: Option<Tensor<B, 3>>,
+    scale: f32,
+    imp: OpImpl,
+) -> Tensor<B, 3> {
+    match imp {
+        OpImpl::Auto => B::window_attention(qkv, heads, bias, mask, scale),
+        OpImpl::Reference => window_attention::reference(qkv, heads, bias, mask, scale),
+    }
+}

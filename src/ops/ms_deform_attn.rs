@@ -6,25 +6,12 @@
 
 use burn::tensor::{Tensor, backend::Backend};
 
-use super::OpImpl;
-
 /// * `value`: `(N, S, M, D)`, S = sum of `H_l * W_l`
 /// * `shapes`: `(H_l, W_l)` per level; levels are consecutive in `value`
 /// * `locations`: `(N, Lq, M, L, P, 2)`, (x, y) normalized to [0, 1] per level
 /// * `weights`: `(N, Lq, M, L, P)`, already softmaxed
 ///
 /// Returns `(N, Lq, M * D)`.
-pub fn ms_deform_attn<B: Backend>(
-    value: Tensor<B, 4>,
-    shapes: &[(usize, usize)],
-    locations: Tensor<B, 6>,
-    weights: Tensor<B, 5>,
-    imp: OpImpl,
-) -> Tensor<B, 3> {
-    let _ = imp; // Only the reference exists on this backend.
-    reference(value, shapes, locations, weights)
-}
-
 pub fn reference<B: Backend>(
     value: Tensor<B, 4>,
     shapes: &[(usize, usize)],
@@ -69,4 +56,27 @@ pub fn reference<B: Backend>(
         .sum_dim(3)
         .reshape([n, m * d, lq])
         .swap_dims(1, 2)
+}
+
+/// Gradients `(value, locations, weights)` of [`reference`] for `grad_output`, by autodiff
+/// (for shapes a backward kernel does not handle).
+pub fn reference_backward<B: Backend>(
+    value: Tensor<B, 4>,
+    shapes: &[(usize, usize)],
+    locations: Tensor<B, 6>,
+    weights: Tensor<B, 5>,
+    grad_output: Tensor<B, 3>,
+) -> (Tensor<B, 4>, Tensor<B, 6>, Tensor<B, 5>) {
+    type A<B> = burn::backend::Autodiff<B>;
+    let v = Tensor::<A<B>, 4>::from_inner(value).require_grad();
+    let l = Tensor::<A<B>, 6>::from_inner(locations).require_grad();
+    let w = Tensor::<A<B>, 5>::from_inner(weights).require_grad();
+    let out = reference(v.clone(), shapes, l.clone(), w.clone());
+    let grads = (out * Tensor::from_inner(grad_output)).sum().backward();
+    let g = "the three inputs require grad";
+    (
+        v.grad(&grads).expect(g),
+        l.grad(&grads).expect(g),
+        w.grad(&grads).expect(g),
+    )
 }

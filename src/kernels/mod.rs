@@ -1,0 +1,104 @@
+//! One thin launcher per WGSL kernel (`wgsl/`), and the wgpu backend's [`VidtBackend`]
+//! implementation that uses them.
+
+mod ms_deform_attn;
+mod window_attention;
+
+use burn::backend::wgpu::{
+    BoolElement, CubeBackend, CubeTensor, FloatElement, IntElement, WgpuRuntime,
+};
+use burn::tensor::{DType, Tensor, TensorPrimitive};
+use cubecl::CubeCount;
+
+use crate::ops::{VidtBackend, ms_deform_attn as msda_ref, window_attention as wattn_ref};
+
+/// Largest workgroup count per dispatch dimension (the WebGPU default limit).
+const MAX_GROUPS: u32 = 65535;
+
+/// `groups` workgroups as a 2-D dispatch (the kernels flatten `x + y * nx`).
+pub(crate) fn cube_count(groups: usize) -> CubeCount {
+    let groups = groups.max(1) as u32;
+    let x = groups.min(MAX_GROUPS);
+    CubeCount::Static(x, groups.div_ceil(x), 1)
+}
+
+pub(crate) type Prim = CubeTensor<WgpuRuntime>;
+
+fn prim<B: burn::tensor::backend::Backend<FloatTensorPrimitive = Prim>, const D: usize>(
+    t: Tensor<B, D>,
+) -> Prim {
+    t.into_primitive().tensor()
+}
+
+fn tensor<B: burn::tensor::backend::Backend<FloatTensorPrimitive = Prim>, const D: usize>(
+    p: Prim,
+) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(p))
+}
+
+impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
+    for CubeBackend<WgpuRuntime, F, I, BT>
+{
+    fn ms_deform_attn(
+        value: Tensor<Self, 4>,
+        shapes: &[(usize, usize)],
+        locations: Tensor<Self, 6>,
+        weights: Tensor<Self, 5>,
+    ) -> Tensor<Self, 3> {
+        if value.dtype() != DType::F32 {
+            return msda_ref::reference(value, shapes, locations, weights);
+        }
+        tensor(ms_deform_attn::forward(
+            prim(value),
+            shapes,
+            prim(locations),
+            prim(weights),
+        ))
+    }
+
+    fn has_ms_deform_attn_backward() -> bool {
+        true
+    }
+
+    fn ms_deform_attn_backward(
+        value: Tensor<Self, 4>,
+        shapes: &[(usize, usize)],
+        locations: Tensor<Self, 6>,
+        weights: Tensor<Self, 5>,
+        grad_output: Tensor<Self, 3>,
+    ) -> (Tensor<Self, 4>, Tensor<Self, 6>, Tensor<Self, 5>) {
+        let [_, _, _, d] = value.dims();
+        let [_, _, _, l, p, _] = locations.dims();
+        if value.dtype() != DType::F32 || !ms_deform_attn::backward_supported(d, l * p) {
+            return msda_ref::reference_backward(value, shapes, locations, weights, grad_output);
+        }
+        let (gv, gl, gw) = ms_deform_attn::backward(
+            prim(value),
+            shapes,
+            prim(locations),
+            prim(weights),
+            prim(grad_output),
+        );
+        (tensor(gv), tensor(gl), tensor(gw))
+    }
+
+    fn window_attention(
+        qkv: Tensor<Self, 3>,
+        heads: usize,
+        bias: Tensor<Self, 3>,
+        mask: Option<Tensor<Self, 3>>,
+        scale: f32,
+    ) -> Tensor<Self, 3> {
+        let [_, n, c3] = qkv.dims();
+        if qkv.dtype() != DType::F32 || !window_attention::supported(n, c3 / 3 / heads) {
+            return wattn_ref::reference(qkv, heads, bias, mask, scale);
+        }
+        tensor(window_attention::forward(
+            prim(qkv),
+            heads,
+            prim(bias),
+            mask.map(prim),
+            scale,
+        ))
+    }
+}
