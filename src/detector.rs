@@ -137,7 +137,9 @@ impl<B: VidtBackend> Detector<B> {
 }
 
 /// Reads a tensor back to the host as f32.
-pub fn read<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
+pub fn read<B: burn::tensor::backend::Backend, const D: usize>(
+    t: Tensor<B, D>,
+) -> Result<Vec<f32>> {
     t.into_data()
         .to_vec::<f32>()
         .map_err(|e| VidtError::Unsupported(format!("cannot read tensor back: {e:?}")))

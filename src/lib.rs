@@ -9,6 +9,8 @@
 //! * [`backend`]: device selection
 
 pub mod backend;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 pub mod coco;
 pub mod config;
 pub mod detector;

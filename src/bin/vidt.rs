@@ -2,16 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use vidt::ops::VidtBackend;
 use vidt::config::EntryKind;
 use vidt::detector::read;
 use vidt::ops::OpImpl;
+use vidt::ops::VidtBackend;
 use vidt::preprocess::{annotate, load_image, make_batch};
 use vidt::weights::{WeightMap, WeightTensor, write_safetensors};
 use vidt::{DetectOptions, Detector, PixelMask, VidtConfig, backend, with_backend};
@@ -82,6 +81,17 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// Each hot op's kernel against its tensor-op reference on the same device (nano shapes
+    /// at 800x1216); prints JSON with reference_ms, kernel_ms, speedup per kernel.
+    Kernels {
+        #[arg(long, default_value = backend::default_name())]
+        device: String,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Accepted for scripts; the output is always JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Whole-model inference (`vidt forward`-style), median of `runs` after one warm-up.
     Model {
         #[arg(long)]
@@ -93,6 +103,8 @@ enum BenchCmd {
         sizes: String,
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Time only the tensor-op reference (default: the backend's kernels and, where they
+        /// differ, the reference beside them).
         #[arg(long)]
         reference_ops: bool,
     },
@@ -152,6 +164,27 @@ fn run(cli: Cli) -> Result<()> {
             ))
         }
         Cmd::Info { weights } => info(&weights),
+        Cmd::Bench {
+            what:
+                BenchCmd::Kernels {
+                    device,
+                    runs,
+                    json: _,
+                },
+        } => with_backend!(device.as_str(), |B, dev| {
+            let rows = vidt::bench::bench_kernels::<B>(&dev, runs);
+            let kernels: serde_json::Map<String, serde_json::Value> = rows
+                .iter()
+                .map(|r| (r.name.clone(), json!({ "shape": r.shape, "reference_ms": r.reference_ms, "kernel_ms": r.kernel_ms, "speedup": r.speedup })))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &json!({ "device": device, "runs": runs, "kernels": kernels })
+                )?
+            );
+            anyhow::Ok(())
+        }),
         Cmd::Bench {
             what:
                 BenchCmd::Model {
@@ -327,51 +360,64 @@ fn bench_model<B: VidtBackend>(
     device: &str,
     sizes: &str,
     runs: usize,
-    reference_ops: bool,
+    reference_only: bool,
 ) -> Result<()> {
-    let det = load_detector::<B>(weights, dev, reference_ops)?;
+    let mut det = load_detector::<B>(weights, dev, false)?;
     // PyTorch with 2 threads on this 2-core machine (figures from the model issue, same sizes).
-    let baseline = |h: usize, w: usize| match (h, w) {
+    let pytorch = |h: usize, w: usize| match (h, w) {
         (320, 320) => Some(169.0),
         (800, 1216) => Some(1077.0),
         _ => None,
+    };
+    let modes: &[OpImpl] = if reference_only {
+        &[OpImpl::Reference]
+    } else {
+        &[OpImpl::Auto, OpImpl::Reference]
     };
     let mut rows = Vec::new();
     for s in sizes.split(',') {
         let (h, w) = s.trim().split_once('x').context("sizes are HxW")?;
         let (h, w): (usize, usize) = (h.parse()?, w.parse()?);
         let shape = [1, 3, h, w];
-        let data: Vec<f32> = (0..3 * h * w)
-            .map(|i| ((i * 7919) % 255) as f32 / 128.0 - 1.0)
-            .collect();
+        let data = vidt::bench::pseudo_random(3 * h * w, 7, -2.0, 2.0);
         let mask = PixelMask::zeros(1, h, w);
-        let mut times = Vec::new();
-        // One warm-up run, then `runs` timed runs; the read-back makes each run complete.
-        for i in 0..=runs {
-            let t = Instant::now();
-            let out = det.forward(&data, shape, &mask, None)?;
-            read(out.pred_boxes)?;
-            if i > 0 {
-                times.push(t.elapsed().as_secs_f64() * 1e3);
+        let mut row = serde_json::Map::new();
+        row.insert("size".into(), json!(format!("{h}x{w}")));
+        let mut ms = Vec::new();
+        for &mode in modes {
+            det.ops = mode;
+            let mut err = None;
+            // The read-back of the boxes ends each run (it waits for the device).
+            let median = vidt::bench::median_ms::<B>(dev, runs, || {
+                if let Err(e) = det
+                    .forward(&data, shape, &mask, None)
+                    .and_then(|o| read(o.pred_boxes))
+                {
+                    err = Some(e);
+                }
+            });
+            if let Some(e) = err {
+                return Err(e.into());
             }
+            let key = if mode == OpImpl::Reference {
+                "reference_ops_ms"
+            } else {
+                "kernels_ms"
+            };
+            row.insert(key.into(), json!(median));
+            ms.push(median);
         }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
-        let base = baseline(h, w);
-        rows.push(json!({
-            "size": format!("{h}x{w}"),
-            "median_ms": median,
-            "min_ms": times[0],
-            "max_ms": times[times.len() - 1],
-            "pytorch_ms": base,
-            "speedup_vs_pytorch": base.map(|b| b / median),
-        }));
+        if ms.len() == 2 {
+            row.insert("kernels_speedup".into(), json!(ms[1] / ms[0]));
+        }
+        if let Some(base) = pytorch(h, w) {
+            row.insert("pytorch_cpu_2_threads_ms".into(), json!(base));
+            row.insert("speedup_vs_pytorch_cpu".into(), json!(base / ms[0]));
+        }
+        rows.push(serde_json::Value::Object(row));
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(
-            &json!({ "device": device, "preset": det.config.preset, "runs": runs, "results": rows })
-        )?
-    );
+    let out =
+        json!({ "device": device, "preset": det.config.preset, "runs": runs, "results": rows });
+    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
