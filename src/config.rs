@@ -111,14 +111,21 @@ impl VidtConfig {
 
     /// Infers the configuration from a checkpoint's tensor shapes.
     pub fn infer(w: &WeightMap) -> Result<Self> {
-        let shape = |k: &str| -> Result<Vec<usize>> {
-            w.shape(k).map(|s| s.to_vec()).ok_or_else(|| {
+        // The extent `i` of `key`, which must have rank `rank`.
+        let dim = |k: &str, rank: usize, i: usize| -> Result<usize> {
+            let s = w.shape(k).ok_or_else(|| {
                 VidtError::Config(format!(
                     "key `{k}` is missing; is this a ViDT (Swin) checkpoint?"
                 ))
-            })
+            })?;
+            if s.len() != rank {
+                return Err(VidtError::Config(format!(
+                    "key `{k}` has shape {s:?}, expected {rank} dimensions"
+                )));
+            }
+            Ok(s[i])
         };
-        let embed_dim = shape("backbone.patch_embed.proj.weight")?[0];
+        let embed_dim = dim("backbone.patch_embed.proj.weight", 4, 0)?;
         let mut depths = Vec::new();
         let mut num_heads = Vec::new();
         let mut window_size = 0;
@@ -130,24 +137,17 @@ impl VidtConfig {
             if d == 0 {
                 break;
             }
-            let table = shape(&format!(
-                "backbone.layers.{s}.blocks.0.attn.relative_position_bias_table"
-            ))?;
-            if table.len() != 2 {
+            let key = format!("backbone.layers.{s}.blocks.0.attn.relative_position_bias_table");
+            let rows = dim(&key, 2, 0)?;
+            let side = (rows as f64).sqrt().round() as usize;
+            if side * side != rows || side % 2 == 0 {
                 return Err(VidtError::Config(format!(
-                    "backbone.layers.{s}.blocks.0.attn.relative_position_bias_table has shape {table:?}, expected 2-d"
-                )));
-            }
-            let side = (table[0] as f64).sqrt().round() as usize;
-            if side * side != table[0] || side % 2 == 0 {
-                return Err(VidtError::Config(format!(
-                    "relative position table of {} rows is not (2w-1)^2",
-                    table[0]
+                    "`{key}` has {rows} rows, not (2w-1)^2 for a window w"
                 )));
             }
             window_size = side.div_ceil(2);
             depths.push(d);
-            num_heads.push(table[1]);
+            num_heads.push(dim(&key, 2, 1)?);
         }
         if depths.len() != 4 {
             return Err(VidtError::Config(format!(
@@ -155,26 +155,31 @@ impl VidtConfig {
                 depths.len()
             )));
         }
-        let det = shape("backbone.det_token")?;
-        let pos = shape("backbone.det_pos_embed")?;
-        let d_model = pos[2];
+        let det_tokens = dim("backbone.det_token", 3, 1)?;
+        let d_model = dim("backbone.det_pos_embed", 3, 2)?;
         let mut dec_layers = 0;
         while w.contains(&format!(
             "transformer.decoder.layers.{dec_layers}.norm1.weight"
         )) {
             dec_layers += 1;
         }
-        let num_classes = shape("class_embed.0.weight")?[0];
+        let num_classes = dim("class_embed.0.weight", 2, 0)?;
         let dim_feedforward = if dec_layers > 0 {
-            shape("transformer.decoder.layers.0.linear1.weight")?[0]
+            dim("transformer.decoder.layers.0.linear1.weight", 2, 0)?
         } else {
             1024
         };
         let dec_heads = 8;
         let levels = 4;
         let dec_points = if dec_layers > 0 {
-            shape("transformer.decoder.layers.0.cross_attn.attention_weights.weight")?[0]
-                / (dec_heads * levels)
+            let key = "transformer.decoder.layers.0.cross_attn.attention_weights.weight";
+            let out = dim(key, 2, 0)?;
+            if out == 0 || out % (dec_heads * levels) != 0 {
+                return Err(VidtError::Config(format!(
+                    "`{key}` has {out} outputs, not 8 heads x 4 levels x points"
+                )));
+            }
+            out / (dec_heads * levels)
         } else {
             4
         };
@@ -187,7 +192,7 @@ impl VidtConfig {
                 window_size,
                 drop_path_rate: 0.0,
             },
-            det_tokens: det[1],
+            det_tokens,
             d_model,
             dec_layers,
             dec_heads,

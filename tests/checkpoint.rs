@@ -213,3 +213,19 @@ fn not_a_checkpoint_is_a_clear_error() {
     };
     assert!(matches!(e, VidtError::Io { .. }), "{e}");
 }
+
+#[test]
+fn wrong_rank_in_a_config_tensor_is_an_error_not_a_panic() {
+    let mut map = to_map(&checkpoint());
+    map.insert(
+        "backbone.det_token".into(),
+        WeightTensor::new(vec![4800], vec![0.0; 4800]),
+    );
+    let p = scratch("rank.safetensors");
+    write_safetensors(&p, &map, &[]).unwrap();
+    let e = load_err(&p);
+    assert!(
+        e.contains("backbone.det_token") && e.contains("[4800]"),
+        "{e}"
+    );
+}
