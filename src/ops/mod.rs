@@ -63,10 +63,7 @@ pub trait VidtBackend: Backend {
 impl VidtBackend for burn::backend::Flex {}
 
 #[cfg(feature = "cuda")]
-impl<F: burn::backend::cuda::FloatElement, I: burn::backend::cuda::IntElement> VidtBackend
-    for burn::backend::cuda::CubeBackend<burn::backend::cuda::CudaRuntime, F, I, u8>
-{
-}
+impl VidtBackend for burn::backend::Cuda {}
 
 mod autodiff;
 
