@@ -22,6 +22,7 @@ pub mod ops;
 pub mod postprocess;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod preprocess;
+pub mod train;
 pub mod weights;
 
 pub use config::VidtConfig;
