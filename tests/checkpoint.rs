@@ -229,3 +229,27 @@ fn wrong_rank_in_a_config_tensor_is_an_error_not_a_panic() {
         "{e}"
     );
 }
+
+/// Saving writes back every used parameter, alias and index buffer of the official state_dict,
+/// bit for bit.
+#[test]
+fn save_round_trips_the_official_state_dict() {
+    let w = checkpoint();
+    let cfg = VidtConfig::infer(&w).unwrap();
+    let model = vidt::Vidt::<B>::load(&w, &cfg, &cpu()).unwrap();
+    let saved = model.to_weights().unwrap();
+    let mut written = 0;
+    for e in cfg.schema() {
+        match e.kind {
+            EntryKind::Unused => assert!(!saved.contains(&e.key), "{} is unused", e.key),
+            _ => {
+                let ours = saved
+                    .get(&e.key, &e.shape)
+                    .unwrap_or_else(|err| panic!("{err}"));
+                assert_eq!(ours.data, w.require(&e.key).unwrap().data, "{}", e.key);
+                written += 1;
+            }
+        }
+    }
+    assert_eq!(saved.len(), written);
+}

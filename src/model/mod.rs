@@ -6,6 +6,7 @@ pub mod mask;
 pub mod neck;
 pub mod position;
 pub mod ram;
+pub mod save;
 pub mod swin;
 pub mod window;
 

@@ -21,7 +21,11 @@ pub struct LossWeights {
 
 impl Default for LossWeights {
     fn default() -> Self {
-        Self { ce: 2.0, bbox: 5.0, giou: 2.0 }
+        Self {
+            ce: 2.0,
+            bbox: 5.0,
+            giou: 2.0,
+        }
     }
 }
 
@@ -52,7 +56,11 @@ impl<B: VidtBackend> Losses<B> {
         let k = self.levels.len() - 1;
         let mut v = Vec::new();
         for (i, l) in self.levels.iter().enumerate() {
-            let suffix = if i == k { String::new() } else { format!("_{i}") };
+            let suffix = if i == k {
+                String::new()
+            } else {
+                format!("_{i}")
+            };
             v.push((format!("loss_ce{suffix}"), read(l.loss_ce.clone())?[0]));
             v.push((format!("loss_bbox{suffix}"), read(l.loss_bbox.clone())?[0]));
             v.push((format!("loss_giou{suffix}"), read(l.loss_giou.clone())?[0]));
@@ -73,17 +81,25 @@ pub struct Criterion {
 
 /// `(B, Q, C)` sigmoid focal loss summed over everything (the reference's mean over queries
 /// times the number of queries), divided by `num_boxes`.
-pub fn sigmoid_focal_loss<B: VidtBackend>(logits: Tensor<B, 3>, targets: Tensor<B, 3>, num_boxes: f32) -> Tensor<B, 1> {
+pub fn sigmoid_focal_loss<B: VidtBackend>(
+    logits: Tensor<B, 3>,
+    targets: Tensor<B, 3>,
+    num_boxes: f32,
+) -> Tensor<B, 1> {
     let [_, q, _] = logits.dims();
     let prob = burn::tensor::activation::sigmoid(logits.clone());
     // BCE with logits, stable form: max(x, 0) - x t + log(1 + exp(-|x|)).
-    let ce = logits.clone().clamp_min(0.0) - logits.clone() * targets.clone() + logits.abs().neg().exp().add_scalar(1.0).log();
+    let ce = logits.clone().clamp_min(0.0) - logits.clone() * targets.clone()
+        + logits.abs().neg().exp().add_scalar(1.0).log();
     let one_minus_t = targets.clone().neg().add_scalar(1.0);
     let p_t = prob.clone() * targets.clone() + prob.neg().add_scalar(1.0) * one_minus_t.clone();
     let modulating = p_t.neg().add_scalar(1.0).powi_scalar(2);
     let alpha_t = targets.mul_scalar(0.25) + one_minus_t.mul_scalar(0.75);
     let loss = alpha_t * ce * modulating;
-    loss.mean_dim(1).sum().div_scalar(num_boxes).mul_scalar(q as f32)
+    loss.mean_dim(1)
+        .sum()
+        .div_scalar(num_boxes)
+        .mul_scalar(q as f32)
 }
 
 /// 1 - GIoU of paired (cx, cy, w, h) boxes `(n, 4)`, as a `(n)` tensor.
@@ -100,7 +116,8 @@ pub fn giou_loss<B: VidtBackend>(src: Tensor<B, 2>, tgt: Tensor<B, 2>) -> Tensor
         let wh = hi - lo;
         wh.clone().slice([0..n, 0..1]) * wh.slice([0..n, 1..2])
     };
-    let inter_wh = (a1.clone().min_pair(b1.clone()) - a0.clone().max_pair(b0.clone())).clamp_min(0.0);
+    let inter_wh =
+        (a1.clone().min_pair(b1.clone()) - a0.clone().max_pair(b0.clone())).clamp_min(0.0);
     let inter = inter_wh.clone().slice([0..n, 0..1]) * inter_wh.slice([0..n, 1..2]);
     let union = area(a0.clone(), a1.clone()) + area(b0.clone(), b1.clone()) - inter.clone();
     let iou = inter / union.clone();
@@ -112,12 +129,20 @@ pub fn giou_loss<B: VidtBackend>(src: Tensor<B, 2>, tgt: Tensor<B, 2>) -> Tensor
 
 impl Criterion {
     /// Losses of one level: `logits` `(B, Q, C)`, `boxes` `(B, Q, 4)`.
-    pub fn level<B: VidtBackend>(&self, logits: Tensor<B, 3>, boxes: Tensor<B, 3>, targets: &[Target], num_boxes: f32) -> Result<LevelLosses<B>> {
+    pub fn level<B: VidtBackend>(
+        &self,
+        logits: Tensor<B, 3>,
+        boxes: Tensor<B, 3>,
+        targets: &[Target],
+        num_boxes: f32,
+    ) -> Result<LevelLosses<B>> {
         let [b, q, c] = logits.dims();
         let device = logits.device();
         let host_logits = read(logits.clone().detach())?;
         let host_boxes = read(boxes.clone().detach())?;
-        let indices = self.matcher.match_batch(&host_logits, &host_boxes, c, targets)?;
+        let indices = self
+            .matcher
+            .match_batch(&host_logits, &host_boxes, c, targets)?;
 
         // One-hot class targets (all zero for unmatched queries).
         let mut onehot = vec![0f32; b * q * c];
@@ -146,9 +171,19 @@ impl Criterion {
             let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(rows, [n]), &device);
             let src = boxes.reshape([b * q, 4]).select(0, idx);
             let tgt = Tensor::<B, 2>::from_data(TensorData::new(tgt_boxes, [n, 4]), &device);
-            ((src.clone() - tgt.clone()).abs().sum().div_scalar(num_boxes), giou_loss(src, tgt).sum().div_scalar(num_boxes))
+            (
+                (src.clone() - tgt.clone())
+                    .abs()
+                    .sum()
+                    .div_scalar(num_boxes),
+                giou_loss(src, tgt).sum().div_scalar(num_boxes),
+            )
         };
-        let class_error = if matched == 0 { 100.0 } else { 100.0 - 100.0 * correct as f32 / matched as f32 };
+        let class_error = if matched == 0 {
+            100.0
+        } else {
+            100.0 - 100.0 * correct as f32 / matched as f32
+        };
         let cardinality_error = (0..b)
             .map(|bi| {
                 let pred = (0..q)
@@ -162,12 +197,23 @@ impl Criterion {
             })
             .sum::<f32>()
             / b as f32;
-        Ok(LevelLosses { loss_ce, loss_bbox, loss_giou, class_error, cardinality_error, indices })
+        Ok(LevelLosses {
+            loss_ce,
+            loss_bbox,
+            loss_giou,
+            class_error,
+            cardinality_error,
+            indices,
+        })
     }
 
     /// Losses of every level (`levels` = aux outputs then the final output), and their
     /// weighted total.
-    pub fn forward<B: VidtBackend>(&self, levels: &[(Tensor<B, 3>, Tensor<B, 3>)], targets: &[Target]) -> Result<Losses<B>> {
+    pub fn forward<B: VidtBackend>(
+        &self,
+        levels: &[(Tensor<B, 3>, Tensor<B, 3>)],
+        targets: &[Target],
+    ) -> Result<Losses<B>> {
         // Number of target boxes in the batch, at least 1 (single process: no all-reduce).
         let num_boxes = (targets.iter().map(|t| t.labels.len()).sum::<usize>() as f32).max(1.0);
         let levels = levels
@@ -177,7 +223,11 @@ impl Criterion {
         let w = self.weights;
         let total = levels
             .iter()
-            .map(|l| l.loss_ce.clone().mul_scalar(w.ce) + l.loss_bbox.clone().mul_scalar(w.bbox) + l.loss_giou.clone().mul_scalar(w.giou))
+            .map(|l| {
+                l.loss_ce.clone().mul_scalar(w.ce)
+                    + l.loss_bbox.clone().mul_scalar(w.bbox)
+                    + l.loss_giou.clone().mul_scalar(w.giou)
+            })
             .reduce(|a, b| a + b)
             .expect("at least one level");
         Ok(Losses { levels, total })
