@@ -4,6 +4,9 @@
 pub mod boxes;
 pub mod criterion;
 pub mod matcher;
+pub mod step;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod synth;
 
 /// Ground truth of one image: class ids and normalized (cx, cy, w, h) boxes.
 #[derive(Clone, Debug, Default, PartialEq)]
