@@ -70,6 +70,18 @@ enum Cmd {
         #[arg(long)]
         reference_ops: bool,
     },
+    /// Writes a synthetic COCO-format dataset (DIR/images/*.png, DIR/annotations.json).
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        images: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Image size WxH.
+        #[arg(long, default_value = "320x320")]
+        size: String,
+    },
     /// The configuration inferred from a checkpoint and its parameter counts.
     Info { weights: PathBuf },
     /// Speed figures.
@@ -164,6 +176,21 @@ fn run(cli: Cli) -> Result<()> {
             ))
         }
         Cmd::Info { weights } => info(&weights),
+        Cmd::Synth {
+            out,
+            images,
+            seed,
+            size,
+        } => {
+            let (w, h) = size.split_once('x').context("size is WxH")?;
+            let file =
+                vidt::train::dataset::write_synthetic(&out, images, seed, w.parse()?, h.parse()?)?;
+            println!(
+                "{}",
+                json!({ "out": out.display().to_string(), "images": file.images.len(), "annotations": file.annotations.len(), "categories": file.categories })
+            );
+            Ok(())
+        }
         Cmd::Bench {
             what:
                 BenchCmd::Kernels {

@@ -3,6 +3,8 @@
 
 pub mod boxes;
 pub mod criterion;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod dataset;
 pub mod matcher;
 pub mod step;
 #[cfg(not(target_arch = "wasm32"))]
