@@ -1,6 +1,7 @@
 //! The ViDT detector: Swin backbone with RAM + neck (deformable decoder) + heads.
 
 pub mod deformable;
+pub mod init;
 pub mod layers;
 pub mod mask;
 pub mod neck;
