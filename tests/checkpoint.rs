@@ -262,17 +262,35 @@ fn initial_weights_have_the_official_properties() {
     for preset in ["nano", "tiny"] {
         let cfg = VidtConfig::preset(preset).unwrap();
         let w = vidt::model::init::initial_weights(&cfg, 1);
-        assert_eq!(w.len(), cfg.schema().iter().filter(|e| e.kind == EntryKind::Param).count());
+        assert_eq!(
+            w.len(),
+            cfg.schema()
+                .iter()
+                .filter(|e| e.kind == EntryKind::Param)
+                .count()
+        );
         if preset == "tiny" {
             continue; // loading is enough; the forward below runs on nano only
         }
         let model = vidt::Vidt::<B>::load(&w, &cfg, &cpu()).unwrap();
-        let x = burn::tensor::Tensor::<B, 4>::from_data(burn::tensor::TensorData::new(vidt::bench::pseudo_random(3 * 64 * 96, 9, -2.0, 2.0), [1, 3, 64, 96]), &cpu());
-        let out = model.forward(x, &vidt::PixelMask::zeros(1, 64, 96), Default::default()).unwrap();
+        let x = burn::tensor::Tensor::<B, 4>::from_data(
+            burn::tensor::TensorData::new(
+                vidt::bench::pseudo_random(3 * 64 * 96, 9, -2.0, 2.0),
+                [1, 3, 64, 96],
+            ),
+            &cpu(),
+        );
+        let out = model
+            .forward(x, &vidt::PixelMask::zeros(1, 64, 96), Default::default())
+            .unwrap();
         let (_, level0) = values(out.aux[0].1.clone());
         for (i, (_, b)) in out.aux.iter().enumerate().skip(1) {
             let (_, bi) = values(b.clone());
-            let d = bi.iter().zip(&level0).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let d = bi
+                .iter()
+                .zip(&level0)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
             assert!(d < 1e-6, "aux {i} boxes differ from level 0 by {d}");
         }
         let (_, logits) = values(out.pred_logits);

@@ -74,3 +74,82 @@ fn overfits_a_few_synthetic_images() {
         "loss {first} -> {last}"
     );
 }
+
+/// A run killed during an epoch resumes from the last complete checkpoint and finishes with
+/// the same number of steps as an uninterrupted run; its checkpoint loads as a detector.
+#[test]
+fn killed_run_resumes_and_finishes_all_steps() {
+    let root = std::env::temp_dir().join(format!("vidt-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (data, out) = (root.join("data"), root.join("run"));
+    let vidt = || std::process::Command::new(env!("CARGO_BIN_EXE_vidt"));
+    let ok = vidt()
+        .args([
+            "synth", "--images", "4", "--seed", "9", "--size", "64x64", "--out",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let train = |extra: &[&str]| {
+        let mut c = vidt();
+        c.args([
+            "train",
+            "--device",
+            "cpu",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "2",
+            "--scales",
+            "64",
+            "--max-size",
+            "64",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .arg("--init")
+        .arg(fixture_path("vidt_nano_perturbed.pth"))
+        .args(extra);
+        c.output().unwrap()
+    };
+    // Killed at step 3 of 6: mid-epoch 2, after epoch 1's checkpoint.
+    let killed = train(&["--abort-after-steps", "3"]);
+    assert_eq!(
+        killed.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    let (state, _) = vidt::train::fit::read_checkpoint(&out).unwrap();
+    assert_eq!((state.epoch, state.step), (1, 2));
+    // Starting over in the same directory is refused; --resume continues.
+    let refused = train(&[]);
+    assert!(
+        !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("--resume")
+    );
+    let resumed = train(&["--resume"]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let (state, _) = vidt::train::fit::read_checkpoint(&out).unwrap();
+    assert_eq!((state.epoch, state.step, state.history.len()), (3, 6, 3));
+    // Only the last checkpoint is kept, and it is a loadable official-layout file.
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        files.contains(&"checkpoint-0003.safetensors".to_string())
+            && !files
+                .iter()
+                .any(|f| f.contains("0002") || f.ends_with(".tmp")),
+        "{files:?}"
+    );
+    vidt::Detector::<B>::from_file(vidt::train::fit::checkpoint_weights_path(&out, 3), &cpu())
+        .unwrap();
+}

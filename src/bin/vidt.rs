@@ -12,6 +12,8 @@ use vidt::detector::read;
 use vidt::ops::OpImpl;
 use vidt::ops::VidtBackend;
 use vidt::preprocess::{annotate, load_image, make_batch};
+use vidt::train::dataset::Dataset;
+use vidt::train::fit::{TrainOptions, TrainState, fit, has_checkpoint, read_checkpoint};
 use vidt::weights::{WeightMap, WeightTensor, write_safetensors};
 use vidt::{DetectOptions, Detector, PixelMask, VidtConfig, backend, with_backend};
 
@@ -69,6 +71,45 @@ enum Cmd {
         max_size: usize,
         #[arg(long)]
         reference_ops: bool,
+    },
+    /// Trains on a COCO-format dataset (DIR/annotations.json + DIR/images/), checkpointing every
+    /// epoch to --out; --resume continues from the checkpoint there.
+    Train {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        val: Option<PathBuf>,
+        /// Swin preset for a model trained from scratch (ignored with --init or --resume).
+        #[arg(long, default_value = "nano")]
+        preset: String,
+        /// Start from these weights (an official checkpoint, or one of ours).
+        #[arg(long)]
+        init: Option<PathBuf>,
+        /// Continue the run whose checkpoint is in --out.
+        #[arg(long)]
+        resume: bool,
+        #[arg(long, default_value = "runs/vidt")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        epochs: usize,
+        #[arg(long, default_value_t = 2)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 1e-4)]
+        lr: f64,
+        #[arg(long, default_value_t = 0)]
+        warmup_steps: usize,
+        /// Shorter-side sizes, comma separated (official: 480..800 step 32).
+        #[arg(long, default_value = "480,512,544,576,608,640,672,704,736,768,800")]
+        scales: String,
+        #[arg(long, default_value_t = 1333)]
+        max_size: usize,
+        #[arg(long, default_value = backend::default_name())]
+        device: String,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Exit abruptly after this many steps (for kill-and-resume tests).
+        #[arg(long, hide = true)]
+        abort_after_steps: Option<usize>,
     },
     /// Writes a synthetic COCO-format dataset (DIR/images/*.png, DIR/annotations.json).
     Synth {
@@ -176,6 +217,53 @@ fn run(cli: Cli) -> Result<()> {
             ))
         }
         Cmd::Info { weights } => info(&weights),
+        Cmd::Train {
+            data,
+            val,
+            preset,
+            init,
+            resume,
+            out,
+            epochs,
+            batch_size,
+            lr,
+            warmup_steps,
+            scales,
+            max_size,
+            device,
+            seed,
+            abort_after_steps,
+        } => {
+            let scales = scales
+                .split(',')
+                .map(|s| s.trim().parse::<usize>())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .context("--scales")?;
+            let options = TrainOptions {
+                epochs,
+                batch_size,
+                lr,
+                warmup_steps,
+                scales,
+                max_size,
+                seed,
+                abort_after_steps,
+                ..Default::default()
+            };
+            let job = TrainJob {
+                data,
+                val,
+                preset,
+                init,
+                resume,
+                out,
+                options,
+            };
+            with_backend!(
+                device.as_str(),
+                |B, dev| train::<burn::backend::Autodiff<B>>(&job, &dev)
+            )
+        }
         Cmd::Synth {
             out,
             images,
@@ -354,6 +442,79 @@ fn detect<B: VidtBackend>(
         }));
     }
     println!("{}", serde_json::to_string_pretty(&results)?);
+    Ok(())
+}
+
+struct TrainJob {
+    data: PathBuf,
+    val: Option<PathBuf>,
+    preset: String,
+    init: Option<PathBuf>,
+    resume: bool,
+    out: PathBuf,
+    options: TrainOptions,
+}
+
+fn read_dataset(dir: &Path) -> Result<Dataset> {
+    let ds = Dataset::read(&dir.join("annotations.json"), &dir.join("images"))?;
+    if ds.dropped_boxes > 0 {
+        eprintln!(
+            "{}: dropped {} degenerate boxes",
+            dir.display(),
+            ds.dropped_boxes
+        );
+    }
+    Ok(ds)
+}
+
+fn train<B>(job: &TrainJob, dev: &B::Device) -> Result<()>
+where
+    B: burn::tensor::backend::AutodiffBackend + VidtBackend,
+    B::InnerBackend: VidtBackend,
+{
+    let train = read_dataset(&job.data)?;
+    let val = job.val.as_deref().map(read_dataset).transpose()?;
+    let (state, weights) = if job.resume {
+        read_checkpoint(&job.out)
+            .with_context(|| format!("--resume: no checkpoint in {}", job.out.display()))?
+    } else {
+        if has_checkpoint(&job.out) {
+            bail!(
+                "{} already holds a run: pass --resume to continue it, or another --out",
+                job.out.display()
+            );
+        }
+        let (config, weights) = match &job.init {
+            Some(p) => {
+                let w = WeightMap::from_file(p)?;
+                (VidtConfig::infer(&w)?, w)
+            }
+            None => {
+                let cfg = VidtConfig::preset(&job.preset)?;
+                let w = vidt::model::init::initial_weights(&cfg, job.options.seed);
+                (cfg, w)
+            }
+        };
+        let state = TrainState {
+            epoch: 0,
+            step: 0,
+            config,
+            options: job.options.clone(),
+            history: vec![],
+        };
+        (state, weights)
+    };
+    let model = vidt::Vidt::<B>::load(&weights, &state.config, dev)?;
+    let mut state = state;
+    // A resumed run keeps its options, except the kill switch of this process.
+    state.options.abort_after_steps = job.options.abort_after_steps;
+    let end = fit(model, state, &train, val.as_ref(), &job.out, dev)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &json!({ "out": job.out.display().to_string(), "epochs": end.epoch, "steps": end.step, "history": end.history })
+        )?
+    );
     Ok(())
 }
 

@@ -24,7 +24,11 @@ pub fn initial_weights(cfg: &VidtConfig, seed: u64) -> WeightMap {
     let mut w = WeightMap::new();
     let schema = cfg.schema();
     let fan_in_of = |key: &str| -> usize {
-        schema.iter().find(|e| e.key == key).map(|e| e.shape[1..].iter().product()).unwrap_or(1)
+        schema
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.shape[1..].iter().product())
+            .unwrap_or(1)
     };
     for e in schema.iter().filter(|e| matches!(e.kind, EntryKind::Param)) {
         let k = e.key.as_str();
@@ -33,13 +37,19 @@ pub fn initial_weights(cfg: &VidtConfig, seed: u64) -> WeightMap {
         let is_transformer = k.starts_with("transformer.");
         // LayerNorms, and the GroupNorm (module 1) of each 1x1-conv + GN projection.
         let parts: Vec<&str> = k.split('.').collect();
-        let is_gn = (parts[0] == "input_proj" && parts[2] == "1") || ((parts[0] == "tgt_proj" || parts[0] == "query_pos_proj") && parts[1] == "1");
+        let is_gn = (parts[0] == "input_proj" && parts[2] == "1")
+            || ((parts[0] == "tgt_proj" || parts[0] == "query_pos_proj") && parts[1] == "1");
         let is_norm = k.contains("norm") || is_gn;
         let data: Vec<f32> = if is_norm {
             vec![if k.ends_with(".weight") { 1.0 } else { 0.0 }; n]
-        } else if k == "backbone.det_token" || k == "backbone.det_pos_embed" || k.ends_with("relative_position_bias_table") {
+        } else if k == "backbone.det_token"
+            || k == "backbone.det_pos_embed"
+            || k.ends_with("relative_position_bias_table")
+        {
             (0..n).map(|_| normal(&mut rng, 0.02)).collect()
-        } else if k.contains("cross_attn.sampling_offsets.weight") || k.contains("cross_attn.attention_weights") {
+        } else if k.contains("cross_attn.sampling_offsets.weight")
+            || k.contains("cross_attn.attention_weights")
+        {
             vec![0.0; n]
         } else if k.contains("cross_attn.sampling_offsets.bias") {
             let (h, l, p) = (cfg.dec_heads, cfg.num_levels(), cfg.dec_points);
@@ -56,7 +66,13 @@ pub fn initial_weights(cfg: &VidtConfig, seed: u64) -> WeightMap {
             }
             v
         } else if k.ends_with(".bias")
-            && (k.contains("value_proj") || k.contains("output_proj") || k.contains("in_proj_bias") || k.contains("out_proj") || k.starts_with("input_proj.") || k.starts_with("tgt_proj.") || k.starts_with("query_pos_proj."))
+            && (k.contains("value_proj")
+                || k.contains("output_proj")
+                || k.contains("in_proj_bias")
+                || k.contains("out_proj")
+                || k.starts_with("input_proj.")
+                || k.starts_with("tgt_proj.")
+                || k.starts_with("query_pos_proj."))
         {
             vec![0.0; n]
         } else if k.starts_with("bbox_embed.") && k.contains(".layers.2.") {
@@ -67,7 +83,9 @@ pub fn initial_weights(cfg: &VidtConfig, seed: u64) -> WeightMap {
             v
         } else if k.starts_with("class_embed.") && k.ends_with(".bias") {
             vec![-((1.0f32 - 0.01) / 0.01).ln(); n]
-        } else if (is_transformer && e.shape.len() > 1) || (e.shape.len() == 4 && !k.starts_with("backbone.")) {
+        } else if (is_transformer && e.shape.len() > 1)
+            || (e.shape.len() == 4 && !k.starts_with("backbone."))
+        {
             // xavier_uniform: bound sqrt(6 / (fan_in + fan_out)).
             let fan_out = e.shape[0] * e.shape[2..].iter().product::<usize>();
             let fan_in: usize = e.shape[1..].iter().product();

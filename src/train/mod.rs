@@ -5,6 +5,8 @@ pub mod boxes;
 pub mod criterion;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod dataset;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fit;
 pub mod matcher;
 pub mod step;
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,0 +1,335 @@
+//! The training loop: background batch loading with the official augmentations (random
+//! horizontal flip, random resize of the shorter side), AdamW with gradient clipping, linear
+//! warm-up then cosine decay to `min_lr`, a validation loss per epoch, and a checkpoint per
+//! epoch written atomically (weights under the official keys + a small state file), from
+//! which `--resume` continues.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::AutodiffModule;
+use burn::optim::AdamWConfig;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::Target;
+use super::criterion::Criterion;
+use super::dataset::{Dataset, Sample};
+use super::step::train_step;
+use super::synth::Rng;
+use crate::config::VidtConfig;
+use crate::detector::read;
+use crate::error::{Result, VidtError};
+use crate::model::{ForwardOptions, PixelMask, Vidt};
+use crate::ops::VidtBackend;
+use crate::preprocess::{load_image, make_batch};
+use crate::weights::WeightMap;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub min_lr: f64,
+    pub weight_decay: f32,
+    pub clip_norm: f32,
+    /// Warm-up steps (linear from 0).
+    pub warmup_steps: usize,
+    /// Shorter-side sizes to pick from (official: 480..=800 step 32).
+    pub scales: Vec<usize>,
+    pub max_size: usize,
+    pub seed: u64,
+    /// Stop abruptly after this many steps in this process (tests kill-and-resume).
+    #[serde(skip)]
+    pub abort_after_steps: Option<usize>,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            epochs: 50,
+            batch_size: 2,
+            lr: 1e-4,
+            min_lr: 1e-7,
+            weight_decay: 1e-4,
+            clip_norm: 0.1,
+            warmup_steps: 0,
+            scales: (480..=800).step_by(32).collect(),
+            max_size: 1333,
+            seed: 42,
+            abort_after_steps: None,
+        }
+    }
+}
+
+/// What a checkpoint directory records besides the weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimizer steps taken.
+    pub step: usize,
+    pub config: VidtConfig,
+    pub options: TrainOptions,
+    pub history: Vec<EpochLog>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub train_loss: f32,
+    pub val_loss: Option<f32>,
+    pub images_per_s: f32,
+}
+
+/// Learning rate at `step` of `total`: linear warm-up, then cosine to `min_lr`.
+pub fn lr_at(o: &TrainOptions, step: usize, total: usize) -> f64 {
+    if step < o.warmup_steps {
+        return o.lr * (step + 1) as f64 / o.warmup_steps as f64;
+    }
+    let t = (step - o.warmup_steps) as f64 / (total.saturating_sub(o.warmup_steps)).max(1) as f64;
+    o.min_lr + 0.5 * (o.lr - o.min_lr) * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+}
+
+struct Batch {
+    data: Vec<f32>,
+    shape: [usize; 4],
+    mask: PixelMask,
+    targets: Vec<Target>,
+}
+
+fn load_batch(samples: &[&Sample], scale: usize, max_size: usize, flips: &[bool]) -> Result<Batch> {
+    let mut images = Vec::with_capacity(samples.len());
+    let mut targets = Vec::with_capacity(samples.len());
+    for (s, &flip) in samples.iter().zip(flips) {
+        let mut img = load_image(&s.path)?;
+        let mut t = s.target();
+        if flip {
+            image::imageops::flip_horizontal_in_place(&mut img);
+            for b in &mut t.boxes {
+                b[0] = 1.0 - b[0];
+            }
+        }
+        images.push(img);
+        targets.push(t);
+    }
+    // Boxes are normalized to each image, so the resize leaves them unchanged.
+    let b = make_batch(&images, scale, max_size);
+    Ok(Batch {
+        data: b.data,
+        shape: b.shape,
+        mask: b.mask,
+        targets,
+    })
+}
+
+/// Batches of one epoch, loaded on a background thread (bounded queue: at most 2 ahead).
+fn epoch_batches(
+    ds: &Dataset,
+    o: &TrainOptions,
+    epoch: usize,
+    shuffle: bool,
+) -> mpsc::Receiver<Result<Batch>> {
+    let (tx, rx) = mpsc::sync_channel(2);
+    let samples = ds.samples.clone();
+    let o = o.clone();
+    std::thread::spawn(move || {
+        let mut rng = Rng::new(o.seed.wrapping_add(epoch as u64 * 7919));
+        let mut order: Vec<usize> = (0..samples.len()).collect();
+        if shuffle {
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+        }
+        for chunk in order.chunks(o.batch_size) {
+            let picked: Vec<&Sample> = chunk.iter().map(|&i| &samples[i]).collect();
+            let (scale, flips) = if shuffle {
+                (
+                    o.scales[rng.below(o.scales.len())],
+                    picked.iter().map(|_| rng.unit() < 0.5).collect::<Vec<_>>(),
+                )
+            } else {
+                (
+                    *o.scales.last().expect("at least one scale"),
+                    vec![false; picked.len()],
+                )
+            };
+            if tx
+                .send(load_batch(&picked, scale, o.max_size, &flips))
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn io(p: &Path, e: std::io::Error) -> VidtError {
+    VidtError::Io {
+        path: p.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// Writes weights then state, each to a temporary file renamed into place: a run killed at any
+/// moment leaves the previous complete checkpoint (the state names the epoch its weights hold).
+fn save_checkpoint<B: VidtBackend>(dir: &Path, model: &Vidt<B>, state: &TrainState) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let weights = model.to_weights()?;
+    let map = weights
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let tmp = dir.join(".checkpoint.safetensors.tmp");
+    crate::weights::write_safetensors(&tmp, &map, &[])?;
+    let final_w = dir.join(format!("checkpoint-{:04}.safetensors", state.epoch));
+    std::fs::rename(&tmp, &final_w).map_err(|e| io(&final_w, e))?;
+    let tmp = dir.join(".state.json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_string_pretty(state).expect("serializable"),
+    )
+    .map_err(|e| io(&tmp, e))?;
+    let final_s = dir.join("state.json");
+    std::fs::rename(&tmp, &final_s).map_err(|e| io(&final_s, e))?;
+    // The previous epoch's weights are no longer referenced.
+    if state.epoch > 1 {
+        let _ = std::fs::remove_file(
+            dir.join(format!("checkpoint-{:04}.safetensors", state.epoch - 1)),
+        );
+    }
+    Ok(())
+}
+
+/// Reads `dir/state.json` and the weights it names.
+pub fn read_checkpoint(dir: &Path) -> Result<(TrainState, WeightMap)> {
+    let p = dir.join("state.json");
+    let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+    let state: TrainState = serde_json::from_str(&text).map_err(|e| VidtError::Input {
+        name: p.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let w = WeightMap::from_file(dir.join(format!("checkpoint-{:04}.safetensors", state.epoch)))?;
+    Ok((state, w))
+}
+
+fn mean_loss<B: VidtBackend>(
+    model: &Vidt<B>,
+    ds: &Dataset,
+    o: &TrainOptions,
+    criterion: &Criterion,
+    device: &B::Device,
+) -> Result<f32> {
+    let (mut sum, mut n) = (0.0, 0);
+    for batch in epoch_batches(ds, o, 0, false) {
+        let batch = batch?;
+        let x = Tensor::<B, 4>::from_data(TensorData::new(batch.data, batch.shape), device);
+        let out = model.forward(x, &batch.mask, ForwardOptions::default())?;
+        let mut levels = out.aux;
+        levels.push((out.pred_logits, out.pred_boxes));
+        sum += read(criterion.forward(&levels, &batch.targets)?.total)?[0];
+        n += 1;
+    }
+    Ok(if n == 0 { f32::NAN } else { sum / n as f32 })
+}
+
+/// Trains `model` (already on `device`) and writes checkpoints to `out`. `state` continues a
+/// run (from [`read_checkpoint`]) or starts one. Returns the final state.
+pub fn fit<B>(
+    mut model: Vidt<B>,
+    mut state: TrainState,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    out: &Path,
+    device: &B::Device,
+) -> Result<TrainState>
+where
+    B: AutodiffBackend + VidtBackend,
+    B::InnerBackend: VidtBackend,
+    Vidt<B>: AutodiffModule<B, InnerModule = Vidt<B::InnerBackend>>,
+{
+    let o = state.options.clone();
+    if train.samples.is_empty() || o.batch_size == 0 || o.scales.is_empty() {
+        return Err(VidtError::Input {
+            name: "training data".into(),
+            reason: "no samples, batch size 0 or no scales".into(),
+        });
+    }
+    let steps_per_epoch = train.samples.len().div_ceil(o.batch_size);
+    let total = steps_per_epoch * o.epochs;
+    // Adam's moments are not part of the checkpoint: a resumed run restarts them.
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(o.weight_decay)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(o.clip_norm)))
+        .init::<B, Vidt<B>>();
+    let criterion = Criterion::default();
+    let mut steps_here = 0;
+    for epoch in state.epoch..o.epochs {
+        let start = Instant::now();
+        let (mut loss_sum, mut images) = (0.0f32, 0usize);
+        let mut step_in_epoch = 0;
+        for batch in epoch_batches(train, &o, epoch, true) {
+            let batch = batch?;
+            let b = batch.shape[0];
+            let x = Tensor::<B, 4>::from_data(TensorData::new(batch.data, batch.shape), device);
+            let lr = lr_at(&o, state.step, total);
+            let (m, loss) = train_step(
+                model,
+                &mut optim,
+                lr,
+                x,
+                &batch.mask,
+                &batch.targets,
+                &criterion,
+            )?;
+            model = m;
+            state.step += 1;
+            step_in_epoch += 1;
+            steps_here += 1;
+            loss_sum += loss;
+            images += b;
+            eprintln!(
+                "epoch {}/{} step {step_in_epoch}/{steps_per_epoch} loss {loss:.4} lr {lr:.2e} {:.2} img/s",
+                epoch + 1,
+                o.epochs,
+                images as f32 / start.elapsed().as_secs_f32()
+            );
+            if o.abort_after_steps == Some(steps_here) {
+                eprintln!("aborting after {steps_here} steps (--abort-after-steps)");
+                std::process::exit(3);
+            }
+        }
+        let val_loss = match val {
+            Some(v) => Some(mean_loss(&model.valid(), v, &o, &criterion, device)?),
+            None => None,
+        };
+        let log = EpochLog {
+            epoch: epoch + 1,
+            train_loss: loss_sum / step_in_epoch.max(1) as f32,
+            val_loss,
+            images_per_s: images as f32 / start.elapsed().as_secs_f32(),
+        };
+        eprintln!(
+            "epoch {} done: {}",
+            epoch + 1,
+            serde_json::to_string(&log).expect("serializable")
+        );
+        state.epoch = epoch + 1;
+        state.history.push(log);
+        save_checkpoint(out, &model, &state)?;
+    }
+    Ok(state)
+}
+
+/// The directory's checkpoint, if it has one.
+pub fn has_checkpoint(dir: &Path) -> bool {
+    dir.join("state.json").is_file()
+}
+
+pub fn checkpoint_weights_path(dir: &Path, epoch: usize) -> PathBuf {
+    dir.join(format!("checkpoint-{epoch:04}.safetensors"))
+}
