@@ -111,6 +111,16 @@ enum Cmd {
         #[arg(long, hide = true)]
         abort_after_steps: Option<usize>,
     },
+    /// COCO bbox evaluation (pycocotools' definitions): prints the 12 standard statistics as
+    /// JSON (AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl).
+    Eval {
+        /// Ground truth (instances JSON).
+        #[arg(long)]
+        gt: PathBuf,
+        /// Detections (COCO results JSON: image_id, category_id, bbox, score).
+        #[arg(long)]
+        detections: PathBuf,
+    },
     /// Writes a synthetic COCO-format dataset (DIR/images/*.png, DIR/annotations.json).
     Synth {
         #[arg(long)]
@@ -217,6 +227,22 @@ fn run(cli: Cli) -> Result<()> {
             ))
         }
         Cmd::Info { weights } => info(&weights),
+        Cmd::Eval { gt, detections } => {
+            let read = |p: &Path| {
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+            };
+            let gt_file: vidt::train::dataset::CocoFile = serde_json::from_str(&read(&gt)?)
+                .with_context(|| format!("{}: not a COCO instances file", gt.display()))?;
+            let dets: Vec<vidt::train::eval::CocoDetection> =
+                serde_json::from_str(&read(&detections)?).with_context(|| {
+                    format!("{}: not a COCO results file", detections.display())
+                })?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&vidt::train::eval::evaluate(&gt_file, &dets))?
+            );
+            Ok(())
+        }
         Cmd::Train {
             data,
             val,

@@ -6,6 +6,8 @@ pub mod criterion;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod dataset;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod fit;
 pub mod matcher;
 pub mod step;
