@@ -113,13 +113,27 @@ enum Cmd {
     },
     /// COCO bbox evaluation (pycocotools' definitions): prints the 12 standard statistics as
     /// JSON (AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl).
+    ///
+    /// Either `--gt G --detections D`, or `--data DIR --weights W` to run the model over a
+    /// COCO-format dataset first.
     Eval {
         /// Ground truth (instances JSON).
-        #[arg(long)]
-        gt: PathBuf,
+        #[arg(long, requires = "detections")]
+        gt: Option<PathBuf>,
         /// Detections (COCO results JSON: image_id, category_id, bbox, score).
+        #[arg(long, requires = "gt")]
+        detections: Option<PathBuf>,
+        /// A dataset (DIR/annotations.json + DIR/images/) to run the model over.
+        #[arg(long, requires = "weights", conflicts_with = "gt")]
+        data: Option<PathBuf>,
         #[arg(long)]
-        detections: PathBuf,
+        weights: Option<PathBuf>,
+        #[arg(long, default_value_t = 800)]
+        size: usize,
+        #[arg(long, default_value_t = 1333)]
+        max_size: usize,
+        #[arg(long, default_value = backend::default_name())]
+        device: String,
     },
     /// Writes a synthetic COCO-format dataset (DIR/images/*.png, DIR/annotations.json).
     Synth {
@@ -227,7 +241,28 @@ fn run(cli: Cli) -> Result<()> {
             ))
         }
         Cmd::Info { weights } => info(&weights),
-        Cmd::Eval { gt, detections } => {
+        Cmd::Eval {
+            data: Some(data),
+            weights: Some(weights),
+            size,
+            max_size,
+            device,
+            ..
+        } => with_backend!(device.as_str(), |B, dev| {
+            let ds = read_dataset(&data)?;
+            let det = load_detector::<B>(&weights, &dev, false)?;
+            let dets = vidt::train::eval::detect_dataset(&det.model, &ds, size, max_size, &dev)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&vidt::train::eval::evaluate(&ds.coco, &dets))?
+            );
+            anyhow::Ok(())
+        }),
+        Cmd::Eval {
+            gt: Some(gt),
+            detections: Some(detections),
+            ..
+        } => {
             let read = |p: &Path| {
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
             };
@@ -243,6 +278,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Cmd::Eval { .. } => bail!("vidt eval needs --gt and --detections, or --data and --weights"),
         Cmd::Train {
             data,
             val,

@@ -84,6 +84,10 @@ pub struct Dataset {
     pub samples: Vec<Sample>,
     pub categories: Vec<CocoCategory>,
     pub dropped_boxes: usize,
+    /// Image ids, parallel to `samples`.
+    pub image_ids: Vec<u64>,
+    /// The file as read (the ground truth for evaluation).
+    pub coco: CocoFile,
 }
 
 impl Dataset {
@@ -172,10 +176,13 @@ impl Dataset {
             sample.labels.push(a.category_id);
             sample.boxes.push(b);
         }
+        let image_ids = file.images.iter().map(|i| i.id).collect();
         Ok(Self {
             samples,
-            categories: file.categories,
+            categories: file.categories.clone(),
             dropped_boxes: dropped,
+            image_ids,
+            coco: file,
         })
     }
 }

@@ -7,7 +7,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::dataset::CocoFile;
+use super::dataset::{CocoFile, Dataset};
+use crate::detector::read;
+use crate::error::Result;
+use crate::model::{ForwardOptions, Vidt};
+use crate::ops::VidtBackend;
+use crate::postprocess::postprocess;
+use crate::preprocess::{load_image, make_batch};
 
 /// One detection in COCO results format.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -20,7 +26,7 @@ pub struct CocoDetection {
 }
 
 /// The 12 standard statistics.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[allow(non_snake_case)]
 pub struct CocoStats {
     pub AP: f64,
@@ -307,4 +313,39 @@ fn mean_valid(v: &[f64]) -> f64 {
     } else {
         valid.iter().sum::<f64>() / valid.len() as f64
     }
+}
+
+/// Runs `model` over every image of `ds` (resized so the shorter side is `size`, the longer at
+/// most `max_size`) and returns its top-100 detections per image in COCO results format; the
+/// model's label ids are taken as category ids.
+pub fn detect_dataset<B: VidtBackend>(
+    model: &Vidt<B>,
+    ds: &Dataset,
+    size: usize,
+    max_size: usize,
+    device: &B::Device,
+) -> Result<Vec<CocoDetection>> {
+    let mut out = Vec::new();
+    for (s, &image_id) in ds.samples.iter().zip(&ds.image_ids) {
+        let img = load_image(&s.path)?;
+        let b = make_batch(std::slice::from_ref(&img), size, max_size);
+        let x = burn::tensor::Tensor::<B, 4>::from_data(
+            burn::tensor::TensorData::new(b.data, b.shape),
+            device,
+        );
+        let o = model.forward(x, &b.mask, ForwardOptions::default())?;
+        let classes = o.pred_logits.dims()[2];
+        let logits = read(o.pred_logits)?;
+        let boxes = read(o.pred_boxes)?;
+        for d in postprocess(&logits, &boxes, classes, b.original_sizes[0], 100, &[]) {
+            let [x0, y0, x1, y1] = d.bbox;
+            out.push(CocoDetection {
+                image_id,
+                category_id: d.label_id,
+                bbox: [x0, y0, x1 - x0, y1 - y0],
+                score: d.score,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -82,6 +82,8 @@ pub struct EpochLog {
     pub epoch: usize,
     pub train_loss: f32,
     pub val_loss: Option<f32>,
+    /// COCO statistics on the validation set.
+    pub val: Option<super::eval::CocoStats>,
     pub images_per_s: f32,
 }
 
@@ -303,15 +305,25 @@ where
                 std::process::exit(3);
             }
         }
-        let val_loss = match val {
-            Some(v) => Some(mean_loss(&model.valid(), v, &o, &criterion, device)?),
-            None => None,
+        let images_per_s = images as f32 / start.elapsed().as_secs_f32();
+        let (val_loss, val_stats) = match val {
+            Some(v) => {
+                let inner = model.valid();
+                let size = *o.scales.last().expect("at least one scale");
+                let dets = super::eval::detect_dataset(&inner, v, size, o.max_size, device)?;
+                (
+                    Some(mean_loss(&inner, v, &o, &criterion, device)?),
+                    Some(super::eval::evaluate(&v.coco, &dets)),
+                )
+            }
+            None => (None, None),
         };
         let log = EpochLog {
             epoch: epoch + 1,
             train_loss: loss_sum / step_in_epoch.max(1) as f32,
             val_loss,
-            images_per_s: images as f32 / start.elapsed().as_secs_f32(),
+            val: val_stats,
+            images_per_s,
         };
         eprintln!(
             "epoch {} done: {}",
