@@ -99,21 +99,47 @@ fn malformed_annotations_name_file_and_entry() {
 #[test]
 fn eval_runs_the_model_over_a_dataset() {
     let dir = scratch("evaldata");
-    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_vidt")).args(["synth", "--images", "2", "--size", "64x64", "--out"]).arg(&dir).output().unwrap();
+    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
+        .args(["synth", "--images", "2", "--size", "64x64", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert!(ok.status.success());
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/vidt_nano_perturbed.pth");
-    assert!(fixtures.is_file(), "fixture {} is missing", fixtures.display());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/vidt_nano_perturbed.pth");
+    assert!(
+        fixtures.is_file(),
+        "fixture {} is missing",
+        fixtures.display()
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
-        .args(["eval", "--device", "cpu", "--size", "64", "--max-size", "64", "--data"])
+        .args([
+            "eval",
+            "--device",
+            "cpu",
+            "--size",
+            "64",
+            "--max-size",
+            "64",
+            "--data",
+        ])
         .arg(&dir)
         .arg("--weights")
         .arg(&fixtures)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"] {
-        let x = v[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {v}"));
+    for key in [
+        "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+    ] {
+        let x = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing in {v}"));
         assert!(x == -1.0 || (0.0..=1.0).contains(&x), "{key} = {x}");
     }
 }

@@ -22,24 +22,12 @@ fn t<BB: Backend, const D: usize>(f: &WeightMap, k: &str, dev: &Device<BB>) -> T
     Tensor::from_data(TensorData::new(w.data.clone(), w.shape.clone()), dev)
 }
 
-/// Deterministic pseudo-random values in [lo, hi).
-fn lcg(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-        })
-        .collect()
-}
-
 fn rand<const D: usize>(shape: [usize; D], seed: u64, lo: f32, hi: f32) -> Tensor<W, D> {
     let n = shape.iter().product();
-    Tensor::from_data(TensorData::new(lcg(n, seed, lo, hi), shape), &gpu())
+    Tensor::from_data(
+        TensorData::new(vidt::bench::pseudo_random(n, seed, lo, hi), shape),
+        &gpu(),
+    )
 }
 
 fn max_abs_diff<BB: Backend, const D: usize>(a: Tensor<BB, D>, b: Tensor<BB, D>) -> f32 {
