@@ -153,3 +153,44 @@ fn killed_run_resumes_and_finishes_all_steps() {
     vidt::Detector::<B>::from_file(vidt::train::fit::checkpoint_weights_path(&out, 3), &cpu())
         .unwrap();
 }
+
+/// Dropout (decoder, 0.1) is active under autodiff and absent at inference.
+#[test]
+fn dropout_only_in_training() {
+    let w = checkpoint();
+    let cfg = vidt::VidtConfig::infer(&w).unwrap();
+    let x = vidt::bench::pseudo_random(3 * 64 * 64, 1, -2.0, 2.0);
+    let mask = vidt::PixelMask::zeros(1, 64, 64);
+    let train = vidt::Vidt::<AB>::load(&w, &cfg, &cpu()).unwrap();
+    let run = |m: &vidt::Vidt<AB>| {
+        values(
+            m.forward(
+                Tensor::from_data(TensorData::new(x.clone(), [1, 3, 64, 64]), &cpu()),
+                &mask,
+                Default::default(),
+            )
+            .unwrap()
+            .pred_logits,
+        )
+        .1
+    };
+    assert_ne!(
+        run(&train),
+        run(&train),
+        "training forwards should differ (dropout)"
+    );
+    let infer = vidt::Vidt::<B>::load(&w, &cfg, &cpu()).unwrap();
+    let run = |m: &vidt::Vidt<B>| {
+        values(
+            m.forward(
+                Tensor::from_data(TensorData::new(x.clone(), [1, 3, 64, 64]), &cpu()),
+                &mask,
+                Default::default(),
+            )
+            .unwrap()
+            .pred_logits,
+        )
+        .1
+    };
+    assert_eq!(run(&infer), run(&infer));
+}

@@ -3,6 +3,7 @@
 //! level give the final and the auxiliary outputs.
 
 use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::{Tensor, TensorData};
 
@@ -24,6 +25,8 @@ pub struct SelfAttention<B: VidtBackend> {
     pub v: Linear<B>,
     pub out_proj: Linear<B>,
     pub heads: usize,
+    /// On the attention probabilities (training only: active under autodiff).
+    pub dropout: Dropout,
 }
 
 impl<B: VidtBackend> SelfAttention<B> {
@@ -32,6 +35,7 @@ impl<B: VidtBackend> SelfAttention<B> {
         p: &str,
         d: usize,
         heads: usize,
+        dropout: f64,
         device: &B::Device,
     ) -> Result<Self> {
         let wt = w.tensor::<B, 2>(&format!("{p}.in_proj_weight"), [3 * d, d], device)?;
@@ -50,6 +54,7 @@ impl<B: VidtBackend> SelfAttention<B> {
             v: part(2),
             out_proj: Linear::load(w, &format!("{p}.out_proj"), d, d, true, device)?,
             heads,
+            dropout: DropoutConfig::new(dropout).init(),
         })
     }
 
@@ -60,7 +65,10 @@ impl<B: VidtBackend> SelfAttention<B> {
         let q = split(self.q.forward(qk.clone())).mul_scalar((d as f32 / h as f32).powf(-0.5));
         let k = split(self.k.forward(qk));
         let v = split(self.v.forward(v));
-        let out = softmax(q.matmul(k.swap_dims(2, 3)), 3).matmul(v);
+        let out = self
+            .dropout
+            .forward(softmax(q.matmul(k.swap_dims(2, 3)), 3))
+            .matmul(v);
         self.out_proj
             .forward(out.swap_dims(1, 2).reshape([b, n, d]))
     }
@@ -75,13 +83,23 @@ pub struct DecoderLayer<B: VidtBackend> {
     pub linear1: Linear<B>,
     pub linear2: Linear<B>,
     pub norm3: LayerNorm<B>,
+    /// After self-attention, cross-attention, the FFN's ReLU and its output, as the reference
+    /// (training only: active under autodiff).
+    pub dropout: Dropout,
 }
 
 impl<B: VidtBackend> DecoderLayer<B> {
     pub fn load(w: &WeightMap, p: &str, c: &VidtConfig, device: &B::Device) -> Result<Self> {
         let d = c.d_model;
         Ok(Self {
-            self_attn: SelfAttention::load(w, &format!("{p}.self_attn"), d, c.dec_heads, device)?,
+            self_attn: SelfAttention::load(
+                w,
+                &format!("{p}.self_attn"),
+                d,
+                c.dec_heads,
+                c.dropout,
+                device,
+            )?,
             norm2: LayerNorm::load(w, &format!("{p}.norm2"), d, device)?,
             cross_attn: MsDeformAttn::load(
                 w,
@@ -110,6 +128,7 @@ impl<B: VidtBackend> DecoderLayer<B> {
                 device,
             )?,
             norm3: LayerNorm::load(w, &format!("{p}.norm3"), d, device)?,
+            dropout: DropoutConfig::new(c.dropout).init(),
         })
     }
 
@@ -125,16 +144,18 @@ impl<B: VidtBackend> DecoderLayer<B> {
         imp: OpImpl,
     ) -> Tensor<B, 3> {
         let qk = tgt.clone() + pos.clone();
+        let drop = |x: Tensor<B, 3>| self.dropout.forward(x);
         let tgt = self
             .norm2
-            .forward(tgt.clone() + self.self_attn.forward(qk, tgt));
+            .forward(tgt.clone() + drop(self.self_attn.forward(qk, tgt)));
         let cross =
             self.cross_attn
                 .forward(tgt.clone() + pos, reference, memory, keep, shapes, imp);
-        let tgt = self.norm1.forward(tgt + cross);
-        let ffn = self
-            .linear2
-            .forward(relu(self.linear1.forward(tgt.clone())));
+        let tgt = self.norm1.forward(tgt + drop(cross));
+        let ffn = drop(
+            self.linear2
+                .forward(drop(relu(self.linear1.forward(tgt.clone())))),
+        );
         self.norm3.forward(tgt + ffn)
     }
 }

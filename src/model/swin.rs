@@ -27,6 +27,8 @@ pub struct SwinBlock<B: VidtBackend> {
     /// Projects the 256-wide [DET] pos embedding to this block's width.
     pub det_pos_linear: Linear<B>,
     pub shift: usize,
+    /// Stochastic depth rate of this block (training only: active under autodiff).
+    pub drop_path: f64,
 }
 
 impl<B: VidtBackend> SwinBlock<B> {
@@ -39,6 +41,7 @@ impl<B: VidtBackend> SwinBlock<B> {
         window: usize,
         shift: usize,
         pos_dim: usize,
+        drop_path: f64,
         device: &B::Device,
     ) -> Result<Self> {
         Ok(Self {
@@ -56,6 +59,7 @@ impl<B: VidtBackend> SwinBlock<B> {
                 device,
             )?,
             shift,
+            drop_path,
         })
     }
 
@@ -120,12 +124,31 @@ impl<B: VidtBackend> SwinBlock<B> {
         if hp != h || wp != w {
             x = x.slice([0..b, 0..h, 0..w, 0..c]);
         }
-        let x = seq + Tensor::cat(vec![x.reshape([b, hw, c]), det_x], 1);
+        let x = seq
+            + drop_path(
+                Tensor::cat(vec![x.reshape([b, hw, c]), det_x], 1),
+                self.drop_path,
+            );
         let y = self
             .fc2
             .forward(gelu(self.fc1.forward(self.norm2.forward(x.clone()))));
-        x + y
+        x + drop_path(y, self.drop_path)
     }
+}
+
+/// Stochastic depth: zeroes a sample's residual branch with probability `p` (rescaling the
+/// rest), under autodiff only; the identity at inference.
+fn drop_path<B: VidtBackend>(x: Tensor<B, 3>, p: f64) -> Tensor<B, 3> {
+    if p == 0.0 || !B::ad_enabled(&x.device()) {
+        return x;
+    }
+    let b = x.dims()[0];
+    let keep = Tensor::<B, 3>::random(
+        [b, 1, 1],
+        burn::tensor::Distribution::Bernoulli(1.0 - p),
+        &x.device(),
+    );
+    x * keep.div_scalar(1.0 - p)
 }
 
 /// Patch merging of [PATCH] tokens (2x2 gather) and [DET] tokens (tiled 4x along channels),
@@ -224,8 +247,18 @@ impl<B: VidtBackend> SwinBackbone<B> {
         let q = cfg.det_tokens;
         let n = s.num_stages();
         let mut stages = Vec::with_capacity(n);
+        // Stochastic depth grows linearly over all blocks, from 0 to the preset's rate.
+        let total: usize = s.depths.iter().sum();
+        let dpr = |i: usize| {
+            if total > 1 {
+                s.drop_path_rate * i as f64 / (total - 1) as f64
+            } else {
+                0.0
+            }
+        };
         for st in 0..n {
             let dim = s.stage_dim(st);
+            let first = s.depths[..st].iter().sum::<usize>();
             let blocks = (0..s.depths[st])
                 .map(|i| {
                     let shift = if i % 2 == 0 { 0 } else { s.window_size / 2 };
@@ -237,6 +270,7 @@ impl<B: VidtBackend> SwinBackbone<B> {
                         s.window_size,
                         shift,
                         cfg.d_model,
+                        dpr(first + i),
                         device,
                     )
                 })
