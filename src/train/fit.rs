@@ -294,12 +294,15 @@ where
             steps_here += 1;
             loss_sum += loss;
             images += b;
-            eprintln!(
-                "epoch {}/{} step {step_in_epoch}/{steps_per_epoch} loss {loss:.4} lr {lr:.2e} {:.2} img/s",
+            let line = format!(
+                "epoch {}/{} step {step_in_epoch}/{steps_per_epoch} (total {}/{total}) loss {loss:.4} lr {lr:.2e} {:.2} img/s",
                 epoch + 1,
                 o.epochs,
+                state.step,
                 images as f32 / start.elapsed().as_secs_f32()
             );
+            eprintln!("{line}");
+            append_log(out, &line)?;
             if o.abort_after_steps == Some(steps_here) {
                 eprintln!("aborting after {steps_here} steps (--abort-after-steps)");
                 std::process::exit(3);
@@ -325,16 +328,31 @@ where
             val: val_stats,
             images_per_s,
         };
-        eprintln!(
+        let line = format!(
             "epoch {} done: {}",
             epoch + 1,
             serde_json::to_string(&log).expect("serializable")
         );
+        eprintln!("{line}");
+        append_log(out, &line)?;
         state.epoch = epoch + 1;
         state.history.push(log);
         save_checkpoint(out, &model, &state)?;
     }
     Ok(state)
+}
+
+/// Appends a line to `dir/train.log` (the run's log, kept across resumes).
+fn append_log(dir: &Path, line: &str) -> Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let p = dir.join("train.log");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&p)
+        .map_err(|e| io(&p, e))?;
+    writeln!(f, "{line}").map_err(|e| io(&p, e))
 }
 
 /// The directory's checkpoint, if it has one.
