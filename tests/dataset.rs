@@ -2,6 +2,8 @@
 //! `vidt synth` writes a COCO dataset the reader reads back exactly; malformed annotation
 //! files are errors naming the file and the entry; degenerate boxes are dropped and counted.
 
+mod common;
+
 use std::path::PathBuf;
 
 use vidt::train::dataset::Dataset;
@@ -105,13 +107,7 @@ fn eval_runs_the_model_over_a_dataset() {
         .output()
         .unwrap();
     assert!(ok.status.success());
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/vidt_nano_perturbed.pth");
-    assert!(
-        fixtures.is_file(),
-        "fixture {} is missing",
-        fixtures.display()
-    );
+    let fixtures = common::fixture_path("vidt_nano_perturbed.pth");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
         .args([
             "eval",

@@ -251,7 +251,8 @@ fn run(cli: Cli) -> Result<()> {
         } => with_backend!(device.as_str(), |B, dev| {
             let ds = read_dataset(&data)?;
             let det = load_detector::<B>(&weights, &dev, false)?;
-            let dets = vidt::train::eval::detect_dataset(&det.model, &ds, size, max_size, &dev)?;
+            let dets =
+                vidt::train::eval::detect_dataset(&det.model, &ds, size, max_size, &dev, None)?.0;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&vidt::train::eval::evaluate(&ds.coco, &dets))?

@@ -127,6 +127,11 @@ pub fn giou_loss<B: VidtBackend>(src: Tensor<B, 2>, tgt: Tensor<B, 2>) -> Tensor
     giou.neg().add_scalar(1.0).reshape([n])
 }
 
+/// Index of the first maximum.
+fn argmax(row: &[f32]) -> usize {
+    (0..row.len()).fold(0, |m, k| if row[k] > row[m] { k } else { m })
+}
+
 impl Criterion {
     /// Losses of one level: `logits` `(B, Q, C)`, `boxes` `(B, Q, 4)`.
     pub fn level<B: VidtBackend>(
@@ -156,8 +161,7 @@ impl Criterion {
                 rows.push((bi * q + s) as i64);
                 tgt_boxes.extend_from_slice(&t.boxes[j]);
                 let row = &host_logits[(bi * q + s) * c..(bi * q + s + 1) * c];
-                let argmax = (0..c).fold(0, |m, k| if row[k] > row[m] { k } else { m });
-                correct += (argmax == label) as usize;
+                correct += (argmax(row) == label) as usize;
                 matched += 1;
             }
         }
@@ -189,8 +193,7 @@ impl Criterion {
                 let pred = (0..q)
                     .filter(|&s| {
                         let row = &host_logits[(bi * q + s) * c..(bi * q + s + 1) * c];
-                        let argmax = (0..c).fold(0, |m, k| if row[k] > row[m] { k } else { m });
-                        argmax != c - 1
+                        argmax(row) != c - 1
                     })
                     .count();
                 (pred as f32 - targets[bi].labels.len() as f32).abs()

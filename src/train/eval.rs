@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::criterion::Criterion;
 use super::dataset::{CocoFile, Dataset};
 use crate::detector::read;
 use crate::error::Result;
@@ -316,16 +317,19 @@ fn mean_valid(v: &[f64]) -> f64 {
 }
 
 /// Runs `model` over every image of `ds` (resized so the shorter side is `size`, the longer at
-/// most `max_size`) and returns its top-100 detections per image in COCO results format; the
-/// model's label ids are taken as category ids.
+/// most `max_size`) and returns its top-100 detections per image in COCO results format (the
+/// model's label ids taken as category ids) and, given a criterion, the mean loss per image
+/// from the same forward passes.
 pub fn detect_dataset<B: VidtBackend>(
     model: &Vidt<B>,
     ds: &Dataset,
     size: usize,
     max_size: usize,
     device: &B::Device,
-) -> Result<Vec<CocoDetection>> {
+    criterion: Option<&Criterion>,
+) -> Result<(Vec<CocoDetection>, Option<f32>)> {
     let mut out = Vec::new();
+    let mut loss_sum = 0.0;
     for (s, &image_id) in ds.samples.iter().zip(&ds.image_ids) {
         let img = load_image(&s.path)?;
         let b = make_batch(std::slice::from_ref(&img), size, max_size);
@@ -335,8 +339,13 @@ pub fn detect_dataset<B: VidtBackend>(
         );
         let o = model.forward(x, &b.mask, ForwardOptions::default())?;
         let classes = o.pred_logits.dims()[2];
-        let logits = read(o.pred_logits)?;
-        let boxes = read(o.pred_boxes)?;
+        let logits = read(o.pred_logits.clone())?;
+        let boxes = read(o.pred_boxes.clone())?;
+        if let Some(c) = criterion {
+            let mut levels = o.aux;
+            levels.push((o.pred_logits, o.pred_boxes));
+            loss_sum += read(c.forward(&levels, &[s.target()])?.total)?[0];
+        }
         for d in postprocess(&logits, &boxes, classes, b.original_sizes[0], 100, &[]) {
             let [x0, y0, x1, y1] = d.bbox;
             out.push(CocoDetection {
@@ -347,5 +356,6 @@ pub fn detect_dataset<B: VidtBackend>(
             });
         }
     }
-    Ok(out)
+    let mean_loss = criterion.map(|_| loss_sum / ds.samples.len().max(1) as f32);
+    Ok((out, mean_loss))
 }

@@ -21,9 +21,8 @@ use super::dataset::{Dataset, Sample};
 use super::step::train_step;
 use super::synth::Rng;
 use crate::config::VidtConfig;
-use crate::detector::read;
 use crate::error::{Result, VidtError};
-use crate::model::{ForwardOptions, PixelMask, Vidt};
+use crate::model::{PixelMask, Vidt};
 use crate::ops::VidtBackend;
 use crate::preprocess::{load_image, make_batch};
 use crate::weights::WeightMap;
@@ -128,37 +127,22 @@ fn load_batch(samples: &[&Sample], scale: usize, max_size: usize, flips: &[bool]
     })
 }
 
-/// Batches of one epoch, loaded on a background thread (bounded queue: at most 2 ahead).
-fn epoch_batches(
-    ds: &Dataset,
-    o: &TrainOptions,
-    epoch: usize,
-    shuffle: bool,
-) -> mpsc::Receiver<Result<Batch>> {
+/// Shuffled, augmented batches of one epoch, loaded on a background thread (bounded queue:
+/// at most 2 ahead).
+fn epoch_batches(ds: &Dataset, o: &TrainOptions, epoch: usize) -> mpsc::Receiver<Result<Batch>> {
     let (tx, rx) = mpsc::sync_channel(2);
     let samples = ds.samples.clone();
     let o = o.clone();
     std::thread::spawn(move || {
         let mut rng = Rng::new(o.seed.wrapping_add(epoch as u64 * 7919));
         let mut order: Vec<usize> = (0..samples.len()).collect();
-        if shuffle {
-            for i in (1..order.len()).rev() {
-                order.swap(i, rng.below(i + 1));
-            }
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i + 1));
         }
         for chunk in order.chunks(o.batch_size) {
             let picked: Vec<&Sample> = chunk.iter().map(|&i| &samples[i]).collect();
-            let (scale, flips) = if shuffle {
-                (
-                    o.scales[rng.below(o.scales.len())],
-                    picked.iter().map(|_| rng.unit() < 0.5).collect::<Vec<_>>(),
-                )
-            } else {
-                (
-                    *o.scales.last().expect("at least one scale"),
-                    vec![false; picked.len()],
-                )
-            };
+            let scale = o.scales[rng.below(o.scales.len())];
+            let flips: Vec<bool> = picked.iter().map(|_| rng.unit() < 0.5).collect();
             if tx
                 .send(load_batch(&picked, scale, o.max_size, &flips))
                 .is_err()
@@ -188,7 +172,7 @@ fn save_checkpoint<B: VidtBackend>(dir: &Path, model: &Vidt<B>, state: &TrainSta
         .collect();
     let tmp = dir.join(".checkpoint.safetensors.tmp");
     crate::weights::write_safetensors(&tmp, &map, &[])?;
-    let final_w = dir.join(format!("checkpoint-{:04}.safetensors", state.epoch));
+    let final_w = checkpoint_weights_path(dir, state.epoch);
     std::fs::rename(&tmp, &final_w).map_err(|e| io(&final_w, e))?;
     let tmp = dir.join(".state.json.tmp");
     std::fs::write(
@@ -200,9 +184,7 @@ fn save_checkpoint<B: VidtBackend>(dir: &Path, model: &Vidt<B>, state: &TrainSta
     std::fs::rename(&tmp, &final_s).map_err(|e| io(&final_s, e))?;
     // The previous epoch's weights are no longer referenced.
     if state.epoch > 1 {
-        let _ = std::fs::remove_file(
-            dir.join(format!("checkpoint-{:04}.safetensors", state.epoch - 1)),
-        );
+        let _ = std::fs::remove_file(checkpoint_weights_path(dir, state.epoch - 1));
     }
     Ok(())
 }
@@ -215,28 +197,8 @@ pub fn read_checkpoint(dir: &Path) -> Result<(TrainState, WeightMap)> {
         name: p.display().to_string(),
         reason: e.to_string(),
     })?;
-    let w = WeightMap::from_file(dir.join(format!("checkpoint-{:04}.safetensors", state.epoch)))?;
+    let w = WeightMap::from_file(checkpoint_weights_path(dir, state.epoch))?;
     Ok((state, w))
-}
-
-fn mean_loss<B: VidtBackend>(
-    model: &Vidt<B>,
-    ds: &Dataset,
-    o: &TrainOptions,
-    criterion: &Criterion,
-    device: &B::Device,
-) -> Result<f32> {
-    let (mut sum, mut n) = (0.0, 0);
-    for batch in epoch_batches(ds, o, 0, false) {
-        let batch = batch?;
-        let x = Tensor::<B, 4>::from_data(TensorData::new(batch.data, batch.shape), device);
-        let out = model.forward(x, &batch.mask, ForwardOptions::default())?;
-        let mut levels = out.aux;
-        levels.push((out.pred_logits, out.pred_boxes));
-        sum += read(criterion.forward(&levels, &batch.targets)?.total)?[0];
-        n += 1;
-    }
-    Ok(if n == 0 { f32::NAN } else { sum / n as f32 })
 }
 
 /// Trains `model` (already on `device`) and writes checkpoints to `out`. `state` continues a
@@ -274,7 +236,7 @@ where
         let start = Instant::now();
         let (mut loss_sum, mut images) = (0.0f32, 0usize);
         let mut step_in_epoch = 0;
-        for batch in epoch_batches(train, &o, epoch, true) {
+        for batch in epoch_batches(train, &o, epoch) {
             let batch = batch?;
             let b = batch.shape[0];
             let x = Tensor::<B, 4>::from_data(TensorData::new(batch.data, batch.shape), device);
@@ -311,13 +273,16 @@ where
         let images_per_s = images as f32 / start.elapsed().as_secs_f32();
         let (val_loss, val_stats) = match val {
             Some(v) => {
-                let inner = model.valid();
                 let size = *o.scales.last().expect("at least one scale");
-                let dets = super::eval::detect_dataset(&inner, v, size, o.max_size, device)?;
-                (
-                    Some(mean_loss(&inner, v, &o, &criterion, device)?),
-                    Some(super::eval::evaluate(&v.coco, &dets)),
-                )
+                let (dets, loss) = super::eval::detect_dataset(
+                    &model.valid(),
+                    v,
+                    size,
+                    o.max_size,
+                    device,
+                    Some(&criterion),
+                )?;
+                (loss, Some(super::eval::evaluate(&v.coco, &dets)))
             }
             None => (None, None),
         };
@@ -360,6 +325,7 @@ pub fn has_checkpoint(dir: &Path) -> bool {
     dir.join("state.json").is_file()
 }
 
+/// The weights file of the checkpoint after `epoch` epochs.
 pub fn checkpoint_weights_path(dir: &Path, epoch: usize) -> PathBuf {
     dir.join(format!("checkpoint-{epoch:04}.safetensors"))
 }
