@@ -9,7 +9,7 @@ use crate::model::{ForwardOptions, PixelMask, Vidt, VidtOutput};
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
 use crate::postprocess::{Detection, postprocess};
-use crate::weights::WeightMap;
+use crate::weights::{LoadedModel, WeightMap};
 
 pub struct Detector<B: VidtBackend> {
     pub model: Vidt<B>,
@@ -45,25 +45,35 @@ impl<B: VidtBackend> Detector<B> {
     pub fn from_weights(w: &WeightMap, device: &B::Device) -> Result<Self> {
         let config = VidtConfig::infer(w)?;
         let model = Vidt::load(w, &config, device)?;
-        let names = if config.num_classes == 91 {
-            crate::coco::coco_names()
-        } else {
-            (0..config.num_classes)
-                .map(|i| format!("class {i}"))
-                .collect()
-        };
         Ok(Self {
             model,
+            names: crate::coco::default_class_names(config.num_classes),
             config,
-            names,
             device: device.clone(),
             ops: OpImpl::Auto,
         })
     }
 
+    /// Builds a loaded model (configuration and class names as stored or inferred).
+    pub fn from_loaded(m: &LoadedModel, device: &B::Device) -> Result<Self> {
+        Ok(Self {
+            model: Vidt::load(&m.weights, &m.config, device)?,
+            config: m.config.clone(),
+            names: m.classes.clone(),
+            device: device.clone(),
+            ops: OpImpl::Auto,
+        })
+    }
+
+    /// A `.vidt` model file or a safetensors checkpoint in memory (the browser's path).
+    pub fn from_bytes(bytes: &[u8], name: &str, device: &B::Device) -> Result<Self> {
+        Self::from_loaded(&LoadedModel::from_bytes(bytes, name)?, device)
+    }
+
+    /// A `.pth`, `.safetensors` or `.vidt` file.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn from_file(path: impl AsRef<std::path::Path>, device: &B::Device) -> Result<Self> {
-        Self::from_weights(&WeightMap::from_file(path)?, device)
+        Self::from_loaded(&LoadedModel::from_file(path)?, device)
     }
 
     /// Runs the model on a normalized `(B, 3, H, W)` batch.

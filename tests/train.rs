@@ -62,10 +62,11 @@ fn overfits_a_few_synthetic_images() {
             &mask,
             &targets,
             &criterion,
+            None,
         )
         .unwrap();
         model = m;
-        losses.push(loss);
+        losses.push(loss.total);
     }
     println!("losses: {losses:?}");
     let (first, last) = (losses[0], *losses.last().unwrap());
@@ -91,6 +92,20 @@ fn killed_run_resumes_and_finishes_all_steps() {
         .output()
         .unwrap();
     assert!(ok.status.success());
+    let teacher = root.join("teacher.vidt");
+    let ok = vidt()
+        .arg("export")
+        .arg("--weights")
+        .arg(fixture_path("vidt_nano_perturbed.pth"))
+        .args(["--dtype", "f16", "--out"])
+        .arg(&teacher)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let train = |extra: &[&str]| {
         let mut c = vidt();
         c.args([
@@ -112,6 +127,9 @@ fn killed_run_resumes_and_finishes_all_steps() {
         .arg(&out)
         .arg("--init")
         .arg(fixture_path("vidt_nano_perturbed.pth"))
+        // Token-matching distillation on (a teacher of other weights), kept across --resume.
+        .arg("--teacher")
+        .arg(&teacher)
         .args(extra);
         c.output().unwrap()
     };
@@ -138,6 +156,11 @@ fn killed_run_resumes_and_finishes_all_steps() {
     );
     let (state, _) = vidt::train::fit::read_checkpoint(&out).unwrap();
     assert_eq!((state.epoch, state.step, state.history.len()), (3, 6, 3));
+    // Every step, before and after the resume, logged its distillation loss.
+    let log = std::fs::read_to_string(out.join("train.log")).unwrap();
+    let steps: Vec<&str> = log.lines().filter(|l| l.contains(" step ")).collect();
+    assert_eq!(steps.len(), 3 + 4, "{log}");
+    assert!(steps.iter().all(|l| l.contains(" distil ")), "{log}");
     // Only the last checkpoint is kept, and it is a loadable official-layout file.
     let files: Vec<_> = std::fs::read_dir(&out)
         .unwrap()

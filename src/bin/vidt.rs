@@ -14,7 +14,9 @@ use vidt::ops::VidtBackend;
 use vidt::preprocess::{annotate, load_image, make_batch};
 use vidt::train::dataset::Dataset;
 use vidt::train::fit::{TrainOptions, TrainState, fit, has_checkpoint, read_checkpoint};
-use vidt::weights::{WeightMap, WeightTensor, write_safetensors};
+use vidt::weights::{
+    LoadedModel, StoreDtype, WeightMap, WeightTensor, write_model_file, write_safetensors,
+};
 use vidt::{DetectOptions, Detector, PixelMask, VidtConfig, backend, with_backend};
 
 #[derive(Parser)]
@@ -107,6 +109,13 @@ enum Cmd {
         device: String,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Token-matching distillation from this frozen teacher (`.pth`, `.safetensors` or
+        /// `.vidt`, any ViDT size).
+        #[arg(long)]
+        teacher: Option<PathBuf>,
+        /// Weight of the distillation loss (official 4.0).
+        #[arg(long, default_value_t = 4.0)]
+        distil_coef: f64,
         /// Exit abruptly after this many steps (for kill-and-resume tests).
         #[arg(long, hide = true)]
         abort_after_steps: Option<usize>,
@@ -149,11 +158,35 @@ enum Cmd {
     },
     /// The configuration inferred from a checkpoint and its parameter counts.
     Info { weights: PathBuf },
+    /// Writes a web model file (`.vidt`): configuration, class names and the tensors inference
+    /// uses, checksummed, in float16 (half the download) or float32.
+    Export {
+        /// A `.pth`, `.safetensors` (training checkpoint) or `.vidt` file.
+        #[arg(long)]
+        weights: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = ExportDtype::F16)]
+        dtype: ExportDtype,
+        /// Keep only the first K decoder layers (head K becomes the output).
+        #[arg(long)]
+        dec_layers: Option<usize>,
+        /// Class names: a COCO annotations file (its categories, by id) or a text file with one
+        /// name per line (line i = label i). Default: as stored, else COCO's for 91 classes.
+        #[arg(long)]
+        classes: Option<PathBuf>,
+    },
     /// Speed figures.
     Bench {
         #[command(subcommand)]
         what: BenchCmd,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportDtype {
+    F16,
+    F32,
 }
 
 #[derive(Subcommand)]
@@ -241,6 +274,13 @@ fn run(cli: Cli) -> Result<()> {
             ))
         }
         Cmd::Info { weights } => info(&weights),
+        Cmd::Export {
+            weights,
+            out,
+            dtype,
+            dec_layers,
+            classes,
+        } => export(&weights, &out, dtype, dec_layers, classes.as_deref()),
         Cmd::Eval {
             data: Some(data),
             weights: Some(weights),
@@ -295,6 +335,8 @@ fn run(cli: Cli) -> Result<()> {
             max_size,
             device,
             seed,
+            teacher,
+            distil_coef,
             abort_after_steps,
         } => {
             let scales = scales
@@ -310,6 +352,8 @@ fn run(cli: Cli) -> Result<()> {
                 scales,
                 max_size,
                 seed,
+                teacher,
+                distil_coef,
                 abort_after_steps,
                 ..Default::default()
             };
@@ -600,6 +644,49 @@ fn info(weights: &Path) -> Result<()> {
         "parameters_used_by_inference": cfg.used_parameter_count(),
         "parameters_in_file": in_file,
         "unknown_keys": unknown,
+    });
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}
+
+fn export(
+    weights: &Path,
+    out: &Path,
+    dtype: ExportDtype,
+    dec_layers: Option<usize>,
+    classes: Option<&Path>,
+) -> Result<()> {
+    let mut m = LoadedModel::from_file(weights)?;
+    if let Some(k) = dec_layers {
+        if k > m.config.dec_layers {
+            bail!(
+                "--dec-layers {k}: {} has {} decoder layers",
+                weights.display(),
+                m.config.dec_layers
+            );
+        }
+        m.config.dec_layers = k;
+    }
+    if let Some(p) = classes {
+        m.classes = vidt::coco::class_names_from_file(p, m.config.num_classes)?;
+    }
+    let dtype = match dtype {
+        ExportDtype::F16 => StoreDtype::F16,
+        ExportDtype::F32 => StoreDtype::F32,
+    };
+    let bytes = write_model_file(&m.weights, &m.config, &m.classes, dtype)?;
+    // Written beside the target then renamed: an interrupted export leaves no half file.
+    let tmp = out.with_extension("vidt.tmp");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    let info = json!({
+        "out": out.display().to_string(),
+        "bytes": bytes.len(),
+        "dtype": format!("{dtype:?}").to_lowercase(),
+        "preset": m.config.preset,
+        "dec_layers": m.config.dec_layers,
+        "classes": m.config.num_classes,
+        "tensors": vidt::weights::model_file::stored_entries(&m.config).len(),
     });
     println!("{}", serde_json::to_string_pretty(&info)?);
     Ok(())

@@ -133,7 +133,8 @@ impl<B: VidtBackend> Vidt<B> {
         Ok(VidtTrace { backbone, neck })
     }
 
-    fn outputs(neck: NeckOutput<B>) -> VidtOutput<B> {
+    /// The final and auxiliary predictions of a neck pass.
+    pub fn outputs(neck: NeckOutput<B>) -> VidtOutput<B> {
         let mut logits = neck.logits;
         let mut boxes = neck.boxes;
         let pred_logits = logits.pop().expect("at least one level");

@@ -41,6 +41,12 @@ pub struct TrainOptions {
     pub scales: Vec<usize>,
     pub max_size: usize,
     pub seed: u64,
+    /// Frozen teacher checkpoint for token-matching distillation (any ViDT size).
+    #[serde(default)]
+    pub teacher: Option<PathBuf>,
+    /// Weight of `loss_distil` (official `--distil_loss_coef` 4.0).
+    #[serde(default = "default_distil_coef")]
+    pub distil_coef: f64,
     /// Stop abruptly after this many steps in this process (tests kill-and-resume).
     #[serde(skip)]
     pub abort_after_steps: Option<usize>,
@@ -59,9 +65,15 @@ impl Default for TrainOptions {
             scales: (480..=800).step_by(32).collect(),
             max_size: 1333,
             seed: 42,
+            teacher: None,
+            distil_coef: default_distil_coef(),
             abort_after_steps: None,
         }
     }
+}
+
+fn default_distil_coef() -> f64 {
+    4.0
 }
 
 /// What a checkpoint directory records besides the weights.
@@ -231,6 +243,18 @@ where
         .with_grad_clipping(Some(GradientClippingConfig::Norm(o.clip_norm)))
         .init::<B, Vidt<B>>();
     let criterion = Criterion::default();
+    // The teacher is loaded on the autodiff backend, then moved to its inner backend.
+    let teacher_model = match &o.teacher {
+        Some(p) => {
+            let m = crate::weights::LoadedModel::from_file(p)?;
+            Some(Vidt::<B>::load(&m.weights, &m.config, device)?.valid())
+        }
+        None => None,
+    };
+    let teacher = teacher_model.as_ref().map(|model| super::step::Teacher {
+        model,
+        coef: o.distil_coef as f32,
+    });
     let mut steps_here = 0;
     for epoch in state.epoch..o.epochs {
         let start = Instant::now();
@@ -241,7 +265,7 @@ where
             let b = batch.shape[0];
             let x = Tensor::<B, 4>::from_data(TensorData::new(batch.data, batch.shape), device);
             let lr = lr_at(&o, state.step, total);
-            let (m, loss) = train_step(
+            let (m, step_loss) = train_step(
                 model,
                 &mut optim,
                 lr,
@@ -249,15 +273,21 @@ where
                 &batch.mask,
                 &batch.targets,
                 &criterion,
+                teacher.as_ref(),
             )?;
+            let loss = step_loss.total;
             model = m;
             state.step += 1;
             step_in_epoch += 1;
             steps_here += 1;
             loss_sum += loss;
             images += b;
+            let distil = step_loss
+                .distil
+                .map(|d| format!(" distil {d:.4}"))
+                .unwrap_or_default();
             let line = format!(
-                "epoch {}/{} step {step_in_epoch}/{steps_per_epoch} (total {}/{total}) loss {loss:.4} lr {lr:.2e} {:.2} img/s",
+                "epoch {}/{} step {step_in_epoch}/{steps_per_epoch} (total {}/{total}) loss {loss:.4}{distil} lr {lr:.2e} {:.2} img/s",
                 epoch + 1,
                 o.epochs,
                 state.step,

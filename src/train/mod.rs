@@ -1,10 +1,11 @@
 //! Training: Hungarian matching, the ViDT set criterion (focal class loss, L1 and GIoU box
-//! losses on the final and every auxiliary output).
+//! losses on the final and every auxiliary output), token-matching distillation.
 
 pub mod boxes;
 pub mod criterion;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod dataset;
+pub mod distil;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
 #[cfg(not(target_arch = "wasm32"))]

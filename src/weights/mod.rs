@@ -11,9 +11,11 @@ use burn::tensor::{Tensor, TensorData, backend::Backend};
 
 use crate::error::{Result, VidtError};
 
+pub mod model_file;
 mod pth;
 mod safetensors_io;
 
+pub use model_file::{ModelFile, read_model_file, write_model_file};
 pub use safetensors_io::{StoreDtype, write_safetensors, write_safetensors_as};
 
 /// One tensor of a checkpoint, upcast to f32, row-major.
@@ -50,7 +52,8 @@ impl WeightMap {
         Self::default()
     }
 
-    /// Reads a `.pth` (PyTorch zip or legacy pickle) or `.safetensors` file, chosen by content.
+    /// Reads a `.pth` (PyTorch zip or legacy pickle), `.safetensors` or `.vidt` model file,
+    /// chosen by content.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let mut head = [0u8; 8];
@@ -79,7 +82,16 @@ impl WeightMap {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             })?;
-            Self::from_safetensors_bytes(&bytes, &path.display().to_string())
+            Self::from_bytes(&bytes, &path.display().to_string())
+        }
+    }
+
+    /// Parses a `.vidt` model file or safetensors bytes, chosen by content.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
+        if model_file::is_model_file(bytes) {
+            Ok(read_model_file(bytes, name)?.weights)
+        } else {
+            Self::from_safetensors_bytes(bytes, name)
         }
     }
 
@@ -158,5 +170,61 @@ impl WeightMap {
             key: key.to_string(),
             expected: vec![],
         })
+    }
+}
+
+/// A model ready to build: tensors, configuration and class names. From a `.vidt` model file
+/// all three are stored; from a checkpoint the configuration is inferred from the tensors and
+/// the class names are COCO's (91 classes) or `class i`.
+#[derive(Clone, Debug)]
+pub struct LoadedModel {
+    pub weights: WeightMap,
+    pub config: crate::config::VidtConfig,
+    pub classes: Vec<String>,
+}
+
+impl LoadedModel {
+    /// Infers what a checkpoint does not store.
+    pub fn from_weights(weights: WeightMap) -> Result<Self> {
+        let config = crate::config::VidtConfig::infer(&weights)?;
+        let classes = crate::coco::default_class_names(config.num_classes);
+        Ok(Self {
+            weights,
+            config,
+            classes,
+        })
+    }
+
+    /// Model file or safetensors bytes (`name`, a path or URL, is used in errors).
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
+        if model_file::is_model_file(bytes) {
+            let f = read_model_file(bytes, name)?;
+            Ok(Self {
+                weights: f.weights,
+                config: f.config,
+                classes: f.classes,
+            })
+        } else {
+            Self::from_weights(WeightMap::from_safetensors_bytes(bytes, name)?)
+        }
+    }
+
+    /// Any file [`WeightMap::from_file`] reads.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut head = [0u8; 8];
+        if let Ok(mut f) = std::fs::File::open(path) {
+            use std::io::Read;
+            let _ = f.read(&mut head);
+        }
+        if model_file::is_model_file(&head) {
+            let bytes = std::fs::read(path).map_err(|e| VidtError::Io {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+            Self::from_bytes(&bytes, &path.display().to_string())
+        } else {
+            Self::from_weights(WeightMap::from_file(path)?)
+        }
     }
 }

@@ -1,0 +1,329 @@
+//! The web model file (`.vidt`): one self-describing file that the native build and the browser
+//! build both load — configuration, class names and tensors.
+//!
+//! Layout (little-endian):
+//!
+//! | bytes     | content                                                          |
+//! |-----------|------------------------------------------------------------------|
+//! | 0..8      | magic `VIDTMODL`                                                 |
+//! | 8..12     | format version (u32), currently 1                                |
+//! | 12..16    | CRC-32 (IEEE) of the payload                                     |
+//! | 16..24    | payload length in bytes (u64)                                    |
+//! | 24..      | payload: a safetensors file                                      |
+//!
+//! The payload is plain safetensors (readable by any safetensors tool once the 24-byte header is
+//! cut off). Its `__metadata__` holds `format` (`vidt-model`), `config` (the [`VidtConfig`] as
+//! JSON), `classes` (JSON list of class names, index = label id) and `dtype`. Tensors are the
+//! parameters inference uses, under the official state_dict keys, in f32 or f16 (upcast to f32 on
+//! load: neither the CPU backend nor every browser has f16 arithmetic). Unused parameters, the
+//! alias `transformer.decoder.bbox_embed.*` and integer buffers are left out, and so are the
+//! decoder layers and heads past `config.dec_layers`.
+//!
+//! Every check runs before a tensor is used: magic, version, length, checksum, then the
+//! safetensors structure, the metadata, and every tensor's key and shape against the schema of
+//! the stored configuration. A truncated, corrupted or wrong-version file is an error that says
+//! which check failed; it never loads as a silently different model.
+
+use std::collections::BTreeMap;
+
+use safetensors::{Dtype, SafeTensors};
+
+use super::{StoreDtype, WeightMap};
+use crate::config::{EntryKind, VidtConfig};
+use crate::error::{Result, VidtError};
+
+pub const MAGIC: &[u8; 8] = b"VIDTMODL";
+pub const VERSION: u32 = 1;
+pub const HEADER_LEN: usize = 24;
+const FORMAT: &str = "vidt-model";
+
+/// A model file's contents.
+#[derive(Clone, Debug)]
+pub struct ModelFile {
+    pub config: VidtConfig,
+    /// Class names, index = label id.
+    pub classes: Vec<String>,
+    /// Tensors by official key, upcast to f32.
+    pub weights: WeightMap,
+    /// Element type the file stores.
+    pub dtype: StoreDtype,
+}
+
+/// True when `bytes` starts with the model file magic.
+pub fn is_model_file(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
+fn bad(name: &str, reason: impl Into<String>) -> VidtError {
+    VidtError::Checkpoint {
+        path: name.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The keys (and shapes) a model file of `config` holds: the parameters inference uses.
+pub fn stored_entries(config: &VidtConfig) -> Vec<(String, Vec<usize>)> {
+    config
+        .schema()
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::Param)
+        .map(|e| (e.key, e.shape))
+        .collect()
+}
+
+/// Serializes a model. `weights` holds at least the parameters of `config` (a full checkpoint
+/// is fine: what `config` does not use, including decoder layers past `config.dec_layers`, is
+/// left out). Errors name a missing key, a wrong shape, a class count that does not match, or
+/// a value that float16 cannot hold.
+pub fn write_model_file(
+    weights: &WeightMap,
+    config: &VidtConfig,
+    classes: &[String],
+    dtype: StoreDtype,
+) -> Result<Vec<u8>> {
+    if classes.len() != config.num_classes {
+        return Err(VidtError::Input {
+            name: "classes".into(),
+            reason: format!(
+                "{} class names for a model with {} classes",
+                classes.len(),
+                config.num_classes
+            ),
+        });
+    }
+    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (key, shape) in stored_entries(config) {
+        let t = weights.get(&key, &shape)?;
+        let bytes: Vec<u8> = match dtype {
+            StoreDtype::F32 => t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            StoreDtype::F16 | StoreDtype::BF16 => {
+                let mut out = Vec::with_capacity(t.data.len() * 2);
+                for (i, &v) in t.data.iter().enumerate() {
+                    let h = if dtype == StoreDtype::F16 {
+                        half::f16::from_f32(v).to_le_bytes()
+                    } else {
+                        half::bf16::from_f32(v).to_le_bytes()
+                    };
+                    let back = if dtype == StoreDtype::F16 {
+                        half::f16::from_le_bytes(h).to_f32()
+                    } else {
+                        half::bf16::from_le_bytes(h).to_f32()
+                    };
+                    if v.is_finite() && !back.is_finite() {
+                        return Err(VidtError::BadTensor {
+                            key,
+                            reason: format!("value {v} at index {i} overflows {dtype:?}"),
+                        });
+                    }
+                    out.extend_from_slice(&h);
+                }
+                out
+            }
+        };
+        if t.data.iter().any(|v| !v.is_finite()) {
+            return Err(VidtError::BadTensor {
+                key,
+                reason: "holds NaN or infinite values".into(),
+            });
+        }
+        let dt = match dtype {
+            StoreDtype::F32 => Dtype::F32,
+            StoreDtype::F16 => Dtype::F16,
+            StoreDtype::BF16 => Dtype::BF16,
+        };
+        owned.push((key, dt, shape, bytes));
+    }
+    let meta: std::collections::HashMap<String, String> = [
+        ("format".to_string(), FORMAT.to_string()),
+        (
+            "config".to_string(),
+            serde_json::to_string(config).expect("serializable"),
+        ),
+        (
+            "classes".to_string(),
+            serde_json::to_string(classes).expect("serializable"),
+        ),
+        ("dtype".to_string(), dtype_name(dtype).to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = owned
+        .iter()
+        .map(|(k, dt, shape, bytes)| {
+            (
+                k.clone(),
+                safetensors::tensor::TensorView::new(*dt, shape.clone(), bytes)
+                    .expect("consistent view"),
+            )
+        })
+        .collect();
+    let payload = safetensors::serialize(views, Some(meta)).map_err(|e| VidtError::Input {
+        name: "model file".into(),
+        reason: format!("cannot serialize: {e}"),
+    })?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+fn dtype_name(d: StoreDtype) -> &'static str {
+    match d {
+        StoreDtype::F32 => "f32",
+        StoreDtype::F16 => "f16",
+        StoreDtype::BF16 => "bf16",
+    }
+}
+
+/// Parses and checks a model file; `name` (a path or URL) is used in errors.
+pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
+    if bytes.len() < HEADER_LEN {
+        return Err(bad(
+            name,
+            format!(
+                "model file is {} bytes, shorter than its {HEADER_LEN}-byte header (truncated?)",
+                bytes.len()
+            ),
+        ));
+    }
+    if !is_model_file(bytes) {
+        return Err(bad(
+            name,
+            "not a vidt model file (magic `VIDTMODL` missing); `vidt export` writes one",
+        ));
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != VERSION {
+        return Err(bad(
+            name,
+            format!(
+                "model file format version {version}; this build of vidt reads version {VERSION}"
+            ),
+        ));
+    }
+    let crc = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes"));
+    let len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
+    let have = (bytes.len() - HEADER_LEN) as u64;
+    if len != have {
+        return Err(bad(
+            name,
+            format!(
+                "the header announces {len} payload bytes, the file has {have} ({})",
+                if have < len {
+                    "truncated download or copy?"
+                } else {
+                    "trailing bytes"
+                }
+            ),
+        ));
+    }
+    let payload = &bytes[HEADER_LEN..];
+    let actual = crc32fast::hash(payload);
+    if actual != crc {
+        return Err(bad(
+            name,
+            format!(
+                "checksum mismatch (stored {crc:08x}, computed {actual:08x}): the file is corrupted"
+            ),
+        ));
+    }
+    // From here on the bytes are the ones `vidt export` wrote; the checks below catch files
+    // written by a buggy or foreign writer.
+    let (_, meta) = SafeTensors::read_metadata(payload)
+        .map_err(|e| bad(name, format!("payload is not valid safetensors: {e}")))?;
+    let meta = meta.metadata().clone().unwrap_or_default();
+    let field = |k: &str| {
+        meta.get(k)
+            .ok_or_else(|| bad(name, format!("metadata has no `{k}`")))
+    };
+    if field("format")? != FORMAT {
+        return Err(bad(
+            name,
+            format!("metadata format is `{}`, not `{FORMAT}`", field("format")?),
+        ));
+    }
+    let config: VidtConfig = serde_json::from_str(field("config")?).map_err(|e| {
+        bad(
+            name,
+            format!("metadata `config` is not a configuration: {e}"),
+        )
+    })?;
+    let classes: Vec<String> = serde_json::from_str(field("classes")?).map_err(|e| {
+        bad(
+            name,
+            format!("metadata `classes` is not a list of names: {e}"),
+        )
+    })?;
+    let dtype = match field("dtype")?.as_str() {
+        "f32" => StoreDtype::F32,
+        "f16" => StoreDtype::F16,
+        "bf16" => StoreDtype::BF16,
+        other => return Err(bad(name, format!("metadata dtype `{other}` is unknown"))),
+    };
+    check_config(&config, classes.len()).map_err(|r| bad(name, r))?;
+    let weights = super::safetensors_io::read_safetensors(payload, name)?;
+    let expected: BTreeMap<String, Vec<usize>> = stored_entries(&config).into_iter().collect();
+    for (key, t) in weights.iter() {
+        match expected.get(key) {
+            None => {
+                return Err(bad(
+                    name,
+                    format!("tensor `{key}` is not part of the configured model"),
+                ));
+            }
+            Some(shape) if *shape != t.shape => {
+                return Err(VidtError::ShapeMismatch {
+                    key: key.to_string(),
+                    found: t.shape.clone(),
+                    expected: shape.clone(),
+                    hint: String::new(),
+                });
+            }
+            _ => {}
+        }
+    }
+    for (key, shape) in &expected {
+        weights.get(key, shape)?;
+    }
+    Ok(ModelFile {
+        config,
+        classes,
+        weights,
+        dtype,
+    })
+}
+
+/// Bounds that keep a (checksummed but hand-made) configuration from asking for absurd memory
+/// or dividing by zero.
+fn check_config(c: &VidtConfig, classes: usize) -> std::result::Result<(), String> {
+    let s = &c.swin;
+    let ok = s.embed_dim > 0
+        && s.embed_dim <= 1024
+        && s.depths.len() == 4
+        && s.num_heads.len() == 4
+        && s.depths.iter().all(|&d| (1..=64).contains(&d))
+        && s.num_heads.iter().all(|&h| h > 0 && h <= 64)
+        && (0..4).all(|i| s.stage_dim(i) % s.num_heads[i] == 0)
+        && (1..=32).contains(&s.window_size)
+        && (1..=2048).contains(&c.det_tokens)
+        && (1..=4096).contains(&c.d_model)
+        && c.dec_layers <= 64
+        && (1..=64).contains(&c.dec_heads)
+        && c.d_model % c.dec_heads == 0
+        && (1..=64).contains(&c.dec_points)
+        && (1..=65536).contains(&c.dim_feedforward)
+        && (1..=100_000).contains(&c.num_classes);
+    if !ok {
+        return Err(format!("metadata `config` is out of range: {c:?}"));
+    }
+    if classes != c.num_classes {
+        return Err(format!(
+            "{classes} class names for {} classes",
+            c.num_classes
+        ));
+    }
+    Ok(())
+}
