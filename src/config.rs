@@ -50,9 +50,32 @@ pub struct VidtConfig {
 pub const PRESETS: &[&str] = &["nano", "tiny", "small", "base"];
 
 impl VidtConfig {
-    /// A preset: `nano`, `tiny`, `small`, `base` (also accepted with a `swin_` prefix).
+    /// A preset: `nano`, `tiny`, `small`, `base` (also accepted with a `swin_` prefix), or
+    /// `pico`, ours (not an official size): a Swin of width 32 and depths 1-1-2-1 with a
+    /// 128-wide, 3-layer neck and 30 [DET] tokens, small and fast enough to train on a CPU
+    /// (the demo model).
     pub fn preset(name: &str) -> Result<Self> {
         let short = name.trim_start_matches("swin_");
+        if short == "pico" {
+            return Ok(Self {
+                preset: Some("swin_pico".into()),
+                swin: SwinConfig {
+                    embed_dim: 32,
+                    depths: vec![1, 1, 2, 1],
+                    num_heads: vec![1, 2, 4, 8],
+                    window_size: 7,
+                    drop_path_rate: 0.0,
+                },
+                det_tokens: 30,
+                d_model: 128,
+                dec_layers: 3,
+                dec_heads: 8,
+                dec_points: 4,
+                dim_feedforward: 512,
+                num_classes: 91,
+                dropout: 0.1,
+            });
+        }
         let (embed_dim, depths, num_heads, dpr, full) = match short {
             "nano" => (48, vec![2, 2, 6, 2], vec![3, 6, 12, 24], 0.0, "swin_nano"),
             "tiny" => (96, vec![2, 2, 6, 2], vec![3, 6, 12, 24], 0.2, "swin_tiny"),
@@ -66,7 +89,7 @@ impl VidtConfig {
             ),
             other => {
                 return Err(VidtError::Config(format!(
-                    "unknown preset `{other}` (known: {})",
+                    "unknown preset `{other}` (known: {}, pico)",
                     PRESETS.join(", ")
                 )));
             }
@@ -201,7 +224,7 @@ impl VidtConfig {
             num_classes,
             dropout: 0.1,
         };
-        for p in PRESETS {
+        for p in PRESETS.iter().chain(&["pico"]) {
             let pc = Self::preset(p)?;
             if pc.swin.embed_dim == cfg.swin.embed_dim
                 && pc.swin.depths == cfg.swin.depths

@@ -298,3 +298,24 @@ fn initial_weights_have_the_official_properties() {
         assert!((mean + 4.595).abs() < 0.5, "mean logit {mean}");
     }
 }
+
+/// `pico` (ours, not official): builds from its initialization, runs, and is recognized by
+/// configuration inference.
+#[test]
+fn pico_preset_builds_runs_and_is_inferred() {
+    let cfg = VidtConfig::preset("pico").unwrap();
+    let w = vidt::model::init::initial_weights(&cfg, 5);
+    assert_eq!(VidtConfig::infer(&w).unwrap(), cfg);
+    let model = vidt::Vidt::<B>::load(&w, &cfg, &cpu()).unwrap();
+    let x = burn::tensor::Tensor::<B, 4>::zeros([1, 3, 64, 64], &cpu());
+    let out = model
+        .forward(
+            x,
+            &vidt::PixelMask::zeros(1, 64, 64),
+            vidt::ForwardOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(out.pred_logits.dims(), [1, 30, 91]);
+    assert_eq!(out.aux.len(), 3);
+    println!("pico: {} parameters", cfg.parameter_count());
+}

@@ -81,9 +81,14 @@ enum Cmd {
         data: PathBuf,
         #[arg(long)]
         val: Option<PathBuf>,
-        /// Swin preset for a model trained from scratch (ignored with --init or --resume).
+        /// Swin preset for a model trained from scratch (ignored with --init or --resume):
+        /// nano, tiny, small, base, or pico (ours, small enough to train on a CPU).
         #[arg(long, default_value = "nano")]
         preset: String,
+        /// Number of class outputs of a model trained from scratch (labels are the dataset's
+        /// category ids, so at least the largest id + 1; official 91).
+        #[arg(long, default_value_t = 91)]
+        num_classes: usize,
         /// Start from these weights (an official checkpoint, or one of ours).
         #[arg(long)]
         init: Option<PathBuf>,
@@ -324,6 +329,7 @@ fn run(cli: Cli) -> Result<()> {
             data,
             val,
             preset,
+            num_classes,
             init,
             resume,
             out,
@@ -361,6 +367,7 @@ fn run(cli: Cli) -> Result<()> {
                 data,
                 val,
                 preset,
+                num_classes,
                 init,
                 resume,
                 out,
@@ -556,6 +563,7 @@ struct TrainJob {
     data: PathBuf,
     val: Option<PathBuf>,
     preset: String,
+    num_classes: usize,
     init: Option<PathBuf>,
     resume: bool,
     out: PathBuf,
@@ -597,7 +605,8 @@ where
                 (VidtConfig::infer(&w)?, w)
             }
             None => {
-                let cfg = VidtConfig::preset(&job.preset)?;
+                let mut cfg = VidtConfig::preset(&job.preset)?;
+                cfg.num_classes = job.num_classes;
                 let w = vidt::model::init::initial_weights(&cfg, job.options.seed);
                 (cfg, w)
             }
