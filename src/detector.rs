@@ -17,7 +17,12 @@ pub struct Detector<B: VidtBackend> {
     pub names: Vec<String>,
     pub device: B::Device,
     pub ops: OpImpl,
+    /// Shorter image side to resize to: the model file's, else the official 800.
+    pub input_size: usize,
 }
+
+/// The official evaluation's shorter side.
+pub const DEFAULT_INPUT_SIZE: usize = 800;
 
 /// Detection options.
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +56,7 @@ impl<B: VidtBackend> Detector<B> {
             config,
             device: device.clone(),
             ops: OpImpl::Auto,
+            input_size: DEFAULT_INPUT_SIZE,
         })
     }
 
@@ -62,6 +68,7 @@ impl<B: VidtBackend> Detector<B> {
             names: m.classes.clone(),
             device: device.clone(),
             ops: OpImpl::Auto,
+            input_size: m.input_size.unwrap_or(DEFAULT_INPUT_SIZE),
         })
     }
 

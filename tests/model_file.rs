@@ -213,7 +213,7 @@ fn classes() -> Vec<String> {
 fn tiny_file() -> Vec<u8> {
     let cfg = tiny_config();
     let w = vidt::model::init::initial_weights(&cfg, 1);
-    write_model_file(&w, &cfg, &classes(), StoreDtype::F16).unwrap()
+    write_model_file(&w, &cfg, &classes(), StoreDtype::F16, Some(192)).unwrap()
 }
 
 fn err_of(bytes: &[u8]) -> String {
@@ -236,9 +236,14 @@ fn model_file_round_trip_and_clear_errors() {
     assert_eq!(m.config, tiny_config());
     assert_eq!(m.classes, classes());
     assert_eq!(m.dtype, StoreDtype::F16);
+    assert_eq!(m.input_size, Some(192));
     // Loads into a model on the CPU backend; names and config come from the file.
     let det = Detector::<B>::from_bytes(&bytes, "m.vidt", &cpu()).unwrap();
     assert_eq!(det.names, classes());
+    assert_eq!(
+        det.input_size, 192,
+        "the file's input size is the detector's default"
+    );
 
     let n = bytes.len();
     for cut in [0, 7, 8, 23, 24, 100, n / 2, n - 1] {
@@ -276,8 +281,8 @@ fn model_file_round_trip_and_clear_errors() {
     let w = vidt::model::init::initial_weights(&cfg, 1);
     let mut fewer = cfg.clone();
     fewer.dec_layers = 1;
-    let one = write_model_file(&w, &fewer, &classes(), StoreDtype::F32).unwrap();
-    let two = write_model_file(&w, &cfg, &classes(), StoreDtype::F32).unwrap();
+    let one = write_model_file(&w, &fewer, &classes(), StoreDtype::F32, None).unwrap();
+    let two = write_model_file(&w, &cfg, &classes(), StoreDtype::F32, None).unwrap();
     // Splice: the 1-layer file's metadata over the 2-layer file's tensors is not possible
     // byte-wise, so rewrite the metadata in place (same length: "dec_layers":2 -> 1).
     let mut tampered = two.clone();
@@ -296,21 +301,21 @@ fn model_file_round_trip_and_clear_errors() {
     assert!(read_model_file(&one, "one").is_ok());
 
     // Writer-side checks.
-    let e = write_model_file(&w, &cfg, &classes()[..2], StoreDtype::F16).unwrap_err();
+    let e = write_model_file(&w, &cfg, &classes()[..2], StoreDtype::F16, None).unwrap_err();
     assert!(e.to_string().contains("2 class names"), "{e}");
     let mut big = w.clone();
     let key = "class_embed.0.weight";
     let mut t = big.require(key).unwrap().clone();
     t.data[3] = 1e6;
     big.insert(key, t);
-    let e = write_model_file(&big, &cfg, &classes(), StoreDtype::F16).unwrap_err();
+    let e = write_model_file(&big, &cfg, &classes(), StoreDtype::F16, None).unwrap_err();
     assert!(
         e.to_string().contains(key) && e.to_string().contains("overflows"),
         "{e}"
     );
     let mut missing = w.clone();
     missing.remove("backbone.det_token");
-    let e = write_model_file(&missing, &cfg, &classes(), StoreDtype::F16).unwrap_err();
+    let e = write_model_file(&missing, &cfg, &classes(), StoreDtype::F16, None).unwrap_err();
     assert!(e.to_string().contains("backbone.det_token"), "{e}");
 
     // Through the file loaders, the path is named.

@@ -65,9 +65,10 @@ enum Cmd {
         device: String,
         #[arg(long)]
         dec_layers: Option<usize>,
-        /// Shorter side after resizing (the official evaluation uses 800).
-        #[arg(long, default_value_t = 800)]
-        size: usize,
+        /// Shorter side after resizing. Default: the model file's, else 800 (the official
+        /// evaluation's).
+        #[arg(long)]
+        size: Option<usize>,
         /// Longer side at most.
         #[arg(long, default_value_t = 1333)]
         max_size: usize,
@@ -142,8 +143,9 @@ enum Cmd {
         data: Option<PathBuf>,
         #[arg(long)]
         weights: Option<PathBuf>,
-        #[arg(long, default_value_t = 800)]
-        size: usize,
+        /// Shorter side (default: the model file's, else 800).
+        #[arg(long)]
+        size: Option<usize>,
         #[arg(long, default_value_t = 1333)]
         max_size: usize,
         #[arg(long, default_value = backend::default_name())]
@@ -176,6 +178,10 @@ enum Cmd {
         /// Keep only the first K decoder layers (head K becomes the output).
         #[arg(long)]
         dec_layers: Option<usize>,
+        /// Shorter image side the model was trained for, stored in the file (detect and the
+        /// browser resize to it by default; 800 when absent).
+        #[arg(long)]
+        input_size: Option<usize>,
         /// Class names: a COCO annotations file (its categories, by id) or a text file with one
         /// name per line (line i = label i). Default: as stored, else COCO's for 91 classes.
         #[arg(long)]
@@ -284,8 +290,16 @@ fn run(cli: Cli) -> Result<()> {
             out,
             dtype,
             dec_layers,
+            input_size,
             classes,
-        } => export(&weights, &out, dtype, dec_layers, classes.as_deref()),
+        } => export(
+            &weights,
+            &out,
+            dtype,
+            dec_layers,
+            input_size,
+            classes.as_deref(),
+        ),
         Cmd::Eval {
             data: Some(data),
             weights: Some(weights),
@@ -296,6 +310,7 @@ fn run(cli: Cli) -> Result<()> {
         } => with_backend!(device.as_str(), |B, dev| {
             let ds = read_dataset(&data)?;
             let det = load_detector::<B>(&weights, &dev, false)?;
+            let size = size.unwrap_or(det.input_size);
             let dets =
                 vidt::train::eval::detect_dataset(&det.model, &ds, size, max_size, &dev, None)?.0;
             println!(
@@ -506,10 +521,11 @@ fn detect<B: VidtBackend>(
     dev: &B::Device,
     opts: DetectOptions,
     output_dir: Option<&Path>,
-    (size, max_size): (usize, usize),
+    (size, max_size): (Option<usize>, usize),
     reference_ops: bool,
 ) -> Result<()> {
     let det = load_detector::<B>(weights, dev, reference_ops)?;
+    let size = size.unwrap_or(det.input_size);
     let mut results = Vec::new();
     for path in images {
         // One image per batch: padding a batch would change nothing but cost time.
@@ -663,9 +679,13 @@ fn export(
     out: &Path,
     dtype: ExportDtype,
     dec_layers: Option<usize>,
+    input_size: Option<usize>,
     classes: Option<&Path>,
 ) -> Result<()> {
     let mut m = LoadedModel::from_file(weights)?;
+    if input_size.is_some() {
+        m.input_size = input_size;
+    }
     if let Some(k) = dec_layers {
         if k > m.config.dec_layers {
             bail!(
@@ -683,7 +703,7 @@ fn export(
         ExportDtype::F16 => StoreDtype::F16,
         ExportDtype::F32 => StoreDtype::F32,
     };
-    let bytes = write_model_file(&m.weights, &m.config, &m.classes, dtype)?;
+    let bytes = write_model_file(&m.weights, &m.config, &m.classes, dtype, m.input_size)?;
     // Written beside the target then renamed: an interrupted export leaves no half file.
     let tmp = out.with_extension("vidt.tmp");
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
@@ -695,6 +715,7 @@ fn export(
         "preset": m.config.preset,
         "dec_layers": m.config.dec_layers,
         "classes": m.config.num_classes,
+        "input_size": m.input_size,
         "tensors": vidt::weights::model_file::stored_entries(&m.config).len(),
     });
     println!("{}", serde_json::to_string_pretty(&info)?);

@@ -181,6 +181,8 @@ pub struct LoadedModel {
     pub weights: WeightMap,
     pub config: crate::config::VidtConfig,
     pub classes: Vec<String>,
+    /// Shorter image side the model was trained for (model files may say; else 800 applies).
+    pub input_size: Option<usize>,
 }
 
 impl LoadedModel {
@@ -192,6 +194,7 @@ impl LoadedModel {
             weights,
             config,
             classes,
+            input_size: None,
         })
     }
 
@@ -203,6 +206,7 @@ impl LoadedModel {
                 weights: f.weights,
                 config: f.config,
                 classes: f.classes,
+                input_size: f.input_size,
             })
         } else {
             Self::from_weights(WeightMap::from_safetensors_bytes(bytes, name)?)

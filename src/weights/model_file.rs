@@ -13,7 +13,8 @@
 //!
 //! The payload is plain safetensors (readable by any safetensors tool once the 24-byte header is
 //! cut off). Its `__metadata__` holds `format` (`vidt-model`), `config` (the [`VidtConfig`] as
-//! JSON), `classes` (JSON list of class names, index = label id) and `dtype`. Tensors are the
+//! JSON), `classes` (JSON list of class names, index = label id), `dtype`, and optionally
+//! `input_size` (the shorter image side the model was trained for; default 800). Tensors are the
 //! parameters inference uses, under the official state_dict keys, in f32 or f16 (upcast to f32 on
 //! load: neither the CPU backend nor every browser has f16 arithmetic). Unused parameters, the
 //! alias `transformer.decoder.bbox_embed.*` and integer buffers are left out, and so are the
@@ -47,6 +48,8 @@ pub struct ModelFile {
     pub weights: WeightMap,
     /// Element type the file stores.
     pub dtype: StoreDtype,
+    /// Shorter image side the model was trained for, when the file says.
+    pub input_size: Option<usize>,
 }
 
 /// True when `bytes` starts with the model file magic.
@@ -80,6 +83,7 @@ pub fn write_model_file(
     config: &VidtConfig,
     classes: &[String],
     dtype: StoreDtype,
+    input_size: Option<usize>,
 ) -> Result<Vec<u8>> {
     if classes.len() != config.num_classes {
         return Err(VidtError::Input {
@@ -133,7 +137,7 @@ pub fn write_model_file(
         };
         owned.push((key, dt, shape, bytes));
     }
-    let meta: std::collections::HashMap<String, String> = [
+    let mut meta: std::collections::HashMap<String, String> = [
         ("format".to_string(), FORMAT.to_string()),
         (
             "config".to_string(),
@@ -147,6 +151,9 @@ pub fn write_model_file(
     ]
     .into_iter()
     .collect();
+    if let Some(n) = input_size {
+        meta.insert("input_size".into(), n.to_string());
+    }
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = owned
         .iter()
         .map(|(k, dt, shape, bytes)| {
@@ -264,6 +271,18 @@ pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
         other => return Err(bad(name, format!("metadata dtype `{other}` is unknown"))),
     };
     check_config(&config, classes.len()).map_err(|r| bad(name, r))?;
+    let input_size = match meta.get("input_size") {
+        None => None,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (crate::model::MIN_SIDE..=4096).contains(&n) => Some(n),
+            _ => {
+                return Err(bad(
+                    name,
+                    format!("metadata input_size `{v}` is not a size"),
+                ));
+            }
+        },
+    };
     let weights = super::safetensors_io::read_safetensors(payload, name)?;
     let expected: BTreeMap<String, Vec<usize>> = stored_entries(&config).into_iter().collect();
     for (key, t) in weights.iter() {
@@ -293,6 +312,7 @@ pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
         classes,
         weights,
         dtype,
+        input_size,
     })
 }
 
