@@ -49,26 +49,35 @@ impl<B: VidtBackend> Detector<B> {
     /// Loads a checkpoint's tensors, inferring the configuration from them.
     pub fn from_weights(w: &WeightMap, device: &B::Device) -> Result<Self> {
         let config = VidtConfig::infer(w)?;
-        let model = Vidt::load(w, &config, device)?;
-        Ok(Self {
-            model,
-            names: crate::coco::default_class_names(config.num_classes),
-            config,
-            device: device.clone(),
-            ops: OpImpl::Auto,
-            input_size: DEFAULT_INPUT_SIZE,
-        })
+        let names = crate::coco::default_class_names(config.num_classes);
+        Self::build(w, config, names, None, device)
     }
 
     /// Builds a loaded model (configuration and class names as stored or inferred).
     pub fn from_loaded(m: &LoadedModel, device: &B::Device) -> Result<Self> {
+        Self::build(
+            &m.weights,
+            m.config.clone(),
+            m.classes.clone(),
+            m.input_size,
+            device,
+        )
+    }
+
+    fn build(
+        w: &WeightMap,
+        config: VidtConfig,
+        names: Vec<String>,
+        input_size: Option<usize>,
+        device: &B::Device,
+    ) -> Result<Self> {
         Ok(Self {
-            model: Vidt::load(&m.weights, &m.config, device)?,
-            config: m.config.clone(),
-            names: m.classes.clone(),
+            model: Vidt::load(w, &config, device)?,
+            config,
+            names,
             device: device.clone(),
             ops: OpImpl::Auto,
-            input_size: m.input_size.unwrap_or(DEFAULT_INPUT_SIZE),
+            input_size: input_size.unwrap_or(DEFAULT_INPUT_SIZE),
         })
     }
 

@@ -40,6 +40,21 @@ impl<B: VidtBackend> DistilTokens<B> {
     }
 }
 
+impl<B> DistilTokens<B>
+where
+    B: burn::tensor::backend::AutodiffBackend + VidtBackend,
+    B::InnerBackend: VidtBackend,
+{
+    /// Tokens of a model run on the inner backend (a frozen teacher), as constants here.
+    pub fn from_inner(t: DistilTokens<B::InnerBackend>) -> Self {
+        Self {
+            patches: t.patches.into_iter().map(Tensor::from_inner).collect(),
+            body_det: Tensor::from_inner(t.body_det),
+            neck_det: t.neck_det.into_iter().map(Tensor::from_inner).collect(),
+        }
+    }
+}
+
 /// sqrt that is 0 with a zero gradient at 0 (the plain one has an infinite slope there, which
 /// turns identical student and teacher tokens into NaN gradients).
 fn safe_sqrt<B: VidtBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {

@@ -68,12 +68,7 @@ where
     let mut total = criterion.forward(&levels, targets)?.total;
     let mut distil = None;
     if let (Some(t), Some(n)) = (teacher, teacher_out) {
-        let inner = DistilTokens::from_neck(&n);
-        let teacher_tokens = DistilTokens {
-            patches: inner.patches.into_iter().map(Tensor::from_inner).collect(),
-            body_det: Tensor::from_inner(inner.body_det),
-            neck_det: inner.neck_det.into_iter().map(Tensor::from_inner).collect(),
-        };
+        let teacher_tokens = DistilTokens::from_inner(DistilTokens::from_neck(&n));
         let loss = token_matching_loss(&student_tokens, &teacher_tokens)?;
         distil = Some(read(loss.clone())?[0]);
         total = total + loss.mul_scalar(t.coef);

@@ -56,33 +56,9 @@ impl WeightMap {
     /// chosen by content.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let mut head = [0u8; 8];
-        {
-            use std::io::Read;
-            let mut f = std::fs::File::open(path).map_err(|e| VidtError::Io {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-            let n = f.read(&mut head).map_err(|e| VidtError::Io {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-            if n < 8 {
-                return Err(VidtError::Checkpoint {
-                    path: path.display().to_string(),
-                    reason: format!("file is only {n} bytes long"),
-                });
-            }
-        }
-        // PyTorch files are zip archives ("PK") or legacy pickles (0x80 protocol byte).
-        if head.starts_with(b"PK") || head[0] == 0x80 {
-            pth::read_pth(path)
-        } else {
-            let bytes = std::fs::read(path).map_err(|e| VidtError::Io {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-            Self::from_bytes(&bytes, &path.display().to_string())
+        match open(path)? {
+            FileKind::Pytorch => pth::read_pth(path),
+            FileKind::Bytes(b) => Self::from_bytes(&b, &path.display().to_string()),
         }
     }
 
@@ -173,6 +149,38 @@ impl WeightMap {
     }
 }
 
+/// What a weights file holds, told by its first bytes.
+enum FileKind {
+    /// A PyTorch file (read from its path by the `.pth` reader).
+    Pytorch,
+    /// Anything else, read whole: a `.vidt` model file or safetensors.
+    Bytes(Vec<u8>),
+}
+
+fn open(path: &Path) -> Result<FileKind> {
+    use std::io::Read;
+    let io = |e: std::io::Error| VidtError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(io)?;
+    if n < 8 {
+        return Err(VidtError::Checkpoint {
+            path: path.display().to_string(),
+            reason: format!("file is only {n} bytes long"),
+        });
+    }
+    // PyTorch files are zip archives ("PK") or legacy pickles (0x80 protocol byte).
+    if head.starts_with(b"PK") || head[0] == 0x80 {
+        Ok(FileKind::Pytorch)
+    } else {
+        std::fs::read(path).map(FileKind::Bytes).map_err(io)
+    }
+}
+
 /// A model ready to build: tensors, configuration and class names. From a `.vidt` model file
 /// all three are stored; from a checkpoint the configuration is inferred from the tensors and
 /// the class names are COCO's (91 classes) or `class i`.
@@ -216,19 +224,9 @@ impl LoadedModel {
     /// Any file [`WeightMap::from_file`] reads.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let mut head = [0u8; 8];
-        if let Ok(mut f) = std::fs::File::open(path) {
-            use std::io::Read;
-            let _ = f.read(&mut head);
-        }
-        if model_file::is_model_file(&head) {
-            let bytes = std::fs::read(path).map_err(|e| VidtError::Io {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-            Self::from_bytes(&bytes, &path.display().to_string())
-        } else {
-            Self::from_weights(WeightMap::from_file(path)?)
+        match open(path)? {
+            FileKind::Pytorch => Self::from_weights(pth::read_pth(path)?),
+            FileKind::Bytes(b) => Self::from_bytes(&b, &path.display().to_string()),
         }
     }
 }

@@ -27,8 +27,9 @@
 
 use std::collections::BTreeMap;
 
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 
+use super::safetensors_io::{overflows, serialize};
 use super::{StoreDtype, WeightMap};
 use crate::config::{EntryKind, VidtConfig};
 use crate::error::{Result, VidtError};
@@ -95,47 +96,28 @@ pub fn write_model_file(
             ),
         });
     }
-    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (key, shape) in stored_entries(config) {
-        let t = weights.get(&key, &shape)?;
-        let bytes: Vec<u8> = match dtype {
-            StoreDtype::F32 => t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            StoreDtype::F16 | StoreDtype::BF16 => {
-                let mut out = Vec::with_capacity(t.data.len() * 2);
-                for (i, &v) in t.data.iter().enumerate() {
-                    let h = if dtype == StoreDtype::F16 {
-                        half::f16::from_f32(v).to_le_bytes()
-                    } else {
-                        half::bf16::from_f32(v).to_le_bytes()
-                    };
-                    let back = if dtype == StoreDtype::F16 {
-                        half::f16::from_le_bytes(h).to_f32()
-                    } else {
-                        half::bf16::from_le_bytes(h).to_f32()
-                    };
-                    if v.is_finite() && !back.is_finite() {
-                        return Err(VidtError::BadTensor {
-                            key,
-                            reason: format!("value {v} at index {i} overflows {dtype:?}"),
-                        });
-                    }
-                    out.extend_from_slice(&h);
-                }
-                out
-            }
-        };
+    let entries = stored_entries(config);
+    let mut stored = Vec::with_capacity(entries.len());
+    for (key, shape) in &entries {
+        let t = weights.get(key, shape)?;
+        if let Some((i, v)) = t
+            .data
+            .iter()
+            .enumerate()
+            .find(|(_, v)| overflows(**v, dtype))
+        {
+            return Err(VidtError::BadTensor {
+                key: key.clone(),
+                reason: format!("value {v} at index {i} overflows {dtype:?}"),
+            });
+        }
         if t.data.iter().any(|v| !v.is_finite()) {
             return Err(VidtError::BadTensor {
-                key,
+                key: key.clone(),
                 reason: "holds NaN or infinite values".into(),
             });
         }
-        let dt = match dtype {
-            StoreDtype::F32 => Dtype::F32,
-            StoreDtype::F16 => Dtype::F16,
-            StoreDtype::BF16 => Dtype::BF16,
-        };
-        owned.push((key, dt, shape, bytes));
+        stored.push((key.as_str(), t));
     }
     let mut meta: std::collections::HashMap<String, String> = [
         ("format".to_string(), FORMAT.to_string()),
@@ -154,20 +136,7 @@ pub fn write_model_file(
     if let Some(n) = input_size {
         meta.insert("input_size".into(), n.to_string());
     }
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = owned
-        .iter()
-        .map(|(k, dt, shape, bytes)| {
-            (
-                k.clone(),
-                safetensors::tensor::TensorView::new(*dt, shape.clone(), bytes)
-                    .expect("consistent view"),
-            )
-        })
-        .collect();
-    let payload = safetensors::serialize(views, Some(meta)).map_err(|e| VidtError::Input {
-        name: "model file".into(),
-        reason: format!("cannot serialize: {e}"),
-    })?;
+    let payload = serialize(stored, &[], dtype, Some(meta))?;
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());

@@ -86,46 +86,81 @@ fn write(
     as_u8: &[&str],
     dtype: StoreDtype,
 ) -> Result<()> {
-    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (k, t) in tensors {
-        let (dt, bytes): (Dtype, Vec<u8>) = if as_u8.contains(&k.as_str()) {
-            (Dtype::U8, t.data.iter().map(|&v| v as u8).collect())
-        } else {
-            match dtype {
-                StoreDtype::F32 => (
-                    Dtype::F32,
-                    t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                ),
-                StoreDtype::F16 => (
-                    Dtype::F16,
-                    t.data
-                        .iter()
-                        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-                        .collect(),
-                ),
-                StoreDtype::BF16 => (
-                    Dtype::BF16,
-                    t.data
-                        .iter()
-                        .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
-                        .collect(),
-                ),
-            }
-        };
-        owned.push((k.clone(), dt, t.shape.clone(), bytes));
+    let bytes = serialize(
+        tensors.iter().map(|(k, t)| (k.as_str(), t)),
+        as_u8,
+        dtype,
+        None,
+    )?;
+    std::fs::write(path, bytes).map_err(|e| VidtError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Little-endian bytes of `data` in `dtype`.
+fn encode(data: &[f32], dtype: StoreDtype) -> (Dtype, Vec<u8>) {
+    match dtype {
+        StoreDtype::F32 => (
+            Dtype::F32,
+            data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ),
+        StoreDtype::F16 => (
+            Dtype::F16,
+            data.iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                .collect(),
+        ),
+        StoreDtype::BF16 => (
+            Dtype::BF16,
+            data.iter()
+                .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+                .collect(),
+        ),
     }
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = owned
+}
+
+/// True when the finite `v` becomes infinite in `dtype`.
+pub(super) fn overflows(v: f32, dtype: StoreDtype) -> bool {
+    v.is_finite()
+        && match dtype {
+            StoreDtype::F32 => false,
+            StoreDtype::F16 => half::f16::from_f32(v).is_infinite(),
+            StoreDtype::BF16 => half::bf16::from_f32(v).is_infinite(),
+        }
+}
+
+/// A safetensors file in memory: every tensor in `dtype` (those named in `as_u8` as u8), with
+/// optional `__metadata__`.
+pub(super) fn serialize<'a>(
+    tensors: impl IntoIterator<Item = (&'a str, &'a WeightTensor)>,
+    as_u8: &[&str],
+    dtype: StoreDtype,
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    let owned: Vec<(&str, Dtype, &[usize], Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(k, t)| {
+            let (dt, bytes) = if as_u8.contains(&k) {
+                (Dtype::U8, t.data.iter().map(|&v| v as u8).collect())
+            } else {
+                encode(&t.data, dtype)
+            };
+            (k, dt, t.shape.as_slice(), bytes)
+        })
+        .collect();
+    let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = owned
         .iter()
         .map(|(k, dt, shape, bytes)| {
             (
-                k.clone(),
-                safetensors::tensor::TensorView::new(*dt, shape.clone(), bytes)
+                *k,
+                safetensors::tensor::TensorView::new(*dt, shape.to_vec(), bytes)
                     .expect("consistent view"),
             )
         })
         .collect();
-    safetensors::serialize_to_file(views, None, path).map_err(|e| VidtError::Io {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
+    safetensors::serialize(views, metadata).map_err(|e| VidtError::Input {
+        name: "safetensors".into(),
+        reason: format!("cannot serialize: {e}"),
     })
 }
