@@ -12,9 +12,7 @@ use vidt::weights::{WeightMap, WeightTensor, write_safetensors};
 use vidt::{Detector, VidtError};
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("vidt-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    scratch_in("test", name)
 }
 
 fn to_map(w: &WeightMap) -> BTreeMap<String, WeightTensor> {

@@ -4,29 +4,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 use vidt::weights::WeightMap;
 
-fn vidt() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vidt"))
-}
-
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("vidt-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run vidt");
-    assert!(
-        out.status.success(),
-        "vidt failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    scratch_in("cli", name)
 }
 
 #[test]

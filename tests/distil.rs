@@ -125,11 +125,6 @@ fn gradients_reach_the_student_only() {
     let mut cfg = VidtConfig::infer(&w).unwrap();
     let dev = cpu();
 
-    let lift = |t: DistilTokens<B>| DistilTokens::<AB> {
-        patches: t.patches.into_iter().map(Tensor::from_inner).collect(),
-        body_det: Tensor::from_inner(t.body_det),
-        neck_det: t.neck_det.into_iter().map(Tensor::from_inner).collect(),
-    };
     // Identical tokens (the student's own, detached): loss 0 and finite gradients, not NaN
     // (the plain sqrt has an infinite slope at 0).
     cfg.dropout = 0.0;
@@ -160,7 +155,11 @@ fn gradients_reach_the_student_only() {
         .unwrap()
         .valid();
     // The distillation loss alone has a non-zero gradient on the student.
-    let loss = token_matching_loss(&tokens(&student, &dev), &lift(tokens(&teacher, &dev))).unwrap();
+    let loss = token_matching_loss(
+        &tokens(&student, &dev),
+        &DistilTokens::<AB>::from_inner(tokens(&teacher, &dev)),
+    )
+    .unwrap();
     let grads = loss.backward();
     let g = values(student.neck.tgt_proj.conv.weight.grad(&grads).unwrap()).1;
     let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt();

@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 use proptest::prelude::*;
@@ -16,24 +15,8 @@ use vidt::weights::model_file::{HEADER_LEN, read_model_file, write_model_file};
 use vidt::weights::{LoadedModel, StoreDtype, WeightMap};
 use vidt::{DetectOptions, Detector, VidtConfig};
 
-fn vidt() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vidt"))
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vidt-model-file-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run vidt");
-    assert!(
-        out.status.success(),
-        "vidt failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    scratch_in("model-file", name)
 }
 
 /// `vidt export` of the fixture checkpoint; returns the file's path.

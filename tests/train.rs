@@ -83,7 +83,6 @@ fn killed_run_resumes_and_finishes_all_steps() {
     let root = std::env::temp_dir().join(format!("vidt-train-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let (data, out) = (root.join("data"), root.join("run"));
-    let vidt = || std::process::Command::new(env!("CARGO_BIN_EXE_vidt"));
     let ok = vidt()
         .args([
             "synth", "--images", "4", "--seed", "9", "--size", "64x64", "--out",

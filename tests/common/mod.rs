@@ -8,6 +8,29 @@ use burn::tensor::{Device, Tensor};
 use vidt::PixelMask;
 use vidt::weights::{WeightMap, WeightTensor};
 
+/// The `vidt` binary of this build.
+pub fn vidt() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
+}
+
+/// Runs `cmd`; fails the test with its stderr unless it succeeds. Returns its stdout.
+pub fn run_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("run vidt");
+    assert!(
+        out.status.success(),
+        "vidt failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `name` in a scratch directory of this process (`tag` keeps test binaries apart).
+pub fn scratch_in(tag: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vidt-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
 pub fn fixtures_dir() -> PathBuf {
     let dir = std::env::var("VIDT_FIXTURES")
         .map(PathBuf::from)
