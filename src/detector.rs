@@ -162,6 +162,56 @@ impl<B: VidtBackend> Detector<B> {
     }
 }
 
+/// A raw forward's input as `vidt forward` and the browser's `forward` read it: tensors
+/// `input` (B,3,H,W) and `mask` (B,H,W, nonzero = padded).
+pub struct ForwardInput {
+    pub data: Vec<f32>,
+    pub shape: [usize; 4],
+    pub mask: PixelMask,
+}
+
+impl ForwardInput {
+    /// `name` (a file or URL) is used in errors.
+    pub fn from_weights(inp: &WeightMap, name: &str) -> Result<Self> {
+        let bad = |reason: String| VidtError::Input {
+            name: name.to_string(),
+            reason,
+        };
+        let x = inp
+            .require("input")
+            .map_err(|_| bad("has no tensor `input`".into()))?;
+        let m = inp
+            .require("mask")
+            .map_err(|_| bad("has no tensor `mask`".into()))?;
+        let shape: [usize; 4] = x
+            .shape
+            .clone()
+            .try_into()
+            .map_err(|_| bad(format!("`input` must be (B,3,H,W), got {:?}", x.shape)))?;
+        if shape[1] != 3 {
+            return Err(bad(format!("`input` must be (B,3,H,W), got {:?}", x.shape)));
+        }
+        if m.shape != [shape[0], shape[2], shape[3]] {
+            return Err(bad(format!(
+                "`mask` has shape {:?}, expected {:?}",
+                m.shape,
+                [shape[0], shape[2], shape[3]]
+            )));
+        }
+        let mask = PixelMask::new(
+            shape[0],
+            shape[2],
+            shape[3],
+            m.data.iter().map(|&v| (v != 0.0) as u8).collect(),
+        );
+        Ok(Self {
+            data: x.data.clone(),
+            shape,
+            mask,
+        })
+    }
+}
+
 /// Reads a tensor back to the host as f32.
 pub fn read<B: burn::tensor::backend::Backend, const D: usize>(
     t: Tensor<B, D>,

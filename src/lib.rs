@@ -7,6 +7,7 @@
 //! * [`ops`]: the two hot ops (deformable attention, window attention) with their references
 //! * [`postprocess`]: top-k over sigmoid scores, boxes to pixels
 //! * [`backend`]: device selection
+//! * `web` (wasm32 only): the browser API
 
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
@@ -20,9 +21,11 @@ mod kernels;
 pub mod model;
 pub mod ops;
 pub mod postprocess;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod preprocess;
 pub mod train;
+/// The browser API (wasm-bindgen): WebGPU with a CPU fallback, so both backends are needed.
+#[cfg(all(target_arch = "wasm32", feature = "wgpu", feature = "flex"))]
+pub mod web;
 pub mod weights;
 
 pub use config::VidtConfig;

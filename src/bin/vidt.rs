@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use vidt::config::EntryKind;
-use vidt::detector::read;
+use vidt::detector::{ForwardInput, read};
 use vidt::ops::OpImpl;
 use vidt::ops::VidtBackend;
 use vidt::preprocess::{annotate, load_image, make_batch};
@@ -473,43 +473,13 @@ fn forward<B: VidtBackend>(
     reference_ops: bool,
 ) -> Result<()> {
     let det = load_detector::<B>(weights, dev, reference_ops)?;
-    let inp = WeightMap::from_file(input)?;
-    let x = inp
-        .require("input")
-        .with_context(|| format!("{} has no tensor `input`", input.display()))?;
-    let m = inp
-        .require("mask")
-        .with_context(|| format!("{} has no tensor `mask`", input.display()))?;
-    let shape: [usize; 4] = x
-        .shape
-        .clone()
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("`input` must be (B,3,H,W), got {:?}", x.shape))?;
-    if m.shape != [shape[0], shape[2], shape[3]] {
-        bail!(
-            "`mask` has shape {:?}, expected {:?}",
-            m.shape,
-            [shape[0], shape[2], shape[3]]
-        );
-    }
-    let mask = PixelMask::new(
-        shape[0],
-        shape[2],
-        shape[3],
-        m.data.iter().map(|&v| (v != 0.0) as u8).collect(),
-    );
-    let out = det.forward(&x.data, shape, &mask, dec_layers)?;
+    let inp =
+        ForwardInput::from_weights(&WeightMap::from_file(input)?, &input.display().to_string())?;
+    let out = det.forward(&inp.data, inp.shape, &inp.mask, dec_layers)?;
     let mut tensors = BTreeMap::new();
-    let mut put = |name: String, t: burn::tensor::Tensor<B, 3>| -> Result<()> {
+    for (name, t) in out.named() {
         let dims = t.dims().to_vec();
         tensors.insert(name, WeightTensor::new(dims, read(t)?));
-        Ok(())
-    };
-    put("pred_logits".into(), out.pred_logits)?;
-    put("pred_boxes".into(), out.pred_boxes)?;
-    for (i, (l, b)) in out.aux.into_iter().enumerate() {
-        put(format!("aux_{i}_pred_logits"), l)?;
-        put(format!("aux_{i}_pred_boxes"), b)?;
     }
     write_safetensors(output, &tensors, &[])?;
     Ok(())

@@ -44,6 +44,22 @@ pub struct VidtOutput<B: VidtBackend> {
     pub aux: Vec<(Tensor<B, 3>, Tensor<B, 3>)>,
 }
 
+impl<B: VidtBackend> VidtOutput<B> {
+    /// The outputs under the names `vidt forward` (and the fixtures) use: `pred_logits`,
+    /// `pred_boxes`, then `aux_{i}_pred_{logits,boxes}`.
+    pub fn named(self) -> Vec<(String, Tensor<B, 3>)> {
+        let mut v = vec![
+            ("pred_logits".to_string(), self.pred_logits),
+            ("pred_boxes".to_string(), self.pred_boxes),
+        ];
+        for (i, (l, b)) in self.aux.into_iter().enumerate() {
+            v.push((format!("aux_{i}_pred_logits"), l));
+            v.push((format!("aux_{i}_pred_boxes"), b));
+        }
+        v
+    }
+}
+
 /// Forward options.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ForwardOptions {

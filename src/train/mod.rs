@@ -12,7 +12,6 @@ pub mod eval;
 pub mod fit;
 pub mod matcher;
 pub mod step;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod synth;
 
 /// Ground truth of one image: class ids and normalized (cx, cy, w, h) boxes.

@@ -12,11 +12,19 @@ use burn::tensor::{Tensor, TensorData, backend::Backend};
 use crate::error::{Result, VidtError};
 
 pub mod model_file;
+#[cfg(not(target_arch = "wasm32"))]
 mod pth;
+/// The browser has no files: `.pth` import is native-only (`vidt export` converts).
+#[cfg(target_arch = "wasm32")]
+mod pth {
+    pub(super) fn read_pth(path: &std::path::Path) -> crate::Result<super::WeightMap> {
+        Err(super::pth_in_memory(&path.display().to_string()))
+    }
+}
 mod safetensors_io;
 
 pub use model_file::{ModelFile, read_model_file, write_model_file};
-pub use safetensors_io::{StoreDtype, write_safetensors, write_safetensors_as};
+pub use safetensors_io::{StoreDtype, safetensors_bytes, write_safetensors, write_safetensors_as};
 
 /// One tensor of a checkpoint, upcast to f32, row-major.
 #[derive(Clone, Debug)]
@@ -64,7 +72,9 @@ impl WeightMap {
 
     /// Parses a `.vidt` model file or safetensors bytes, chosen by content.
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
-        if model_file::is_model_file(bytes) {
+        if is_pytorch(bytes) {
+            Err(pth_in_memory(name))
+        } else if model_file::is_model_file(bytes) {
             Ok(read_model_file(bytes, name)?.weights)
         } else {
             Self::from_safetensors_bytes(bytes, name)
@@ -149,6 +159,22 @@ impl WeightMap {
     }
 }
 
+/// PyTorch files are zip archives ("PK") or legacy pickles (0x80 protocol byte).
+fn is_pytorch(head: &[u8]) -> bool {
+    head.starts_with(b"PK") || head.first() == Some(&0x80)
+}
+
+/// `.pth` tensors live in a zip read from a file; bytes in memory (the browser) are refused
+/// with the way out.
+fn pth_in_memory(name: &str) -> VidtError {
+    VidtError::Checkpoint {
+        path: name.to_string(),
+        reason: "a PyTorch checkpoint can only be read from a file by the native build; \
+                 convert it first: vidt export --weights FILE.pth --out FILE.vidt"
+            .into(),
+    }
+}
+
 /// What a weights file holds, told by its first bytes.
 enum FileKind {
     /// A PyTorch file (read from its path by the `.pth` reader).
@@ -173,8 +199,7 @@ fn open(path: &Path) -> Result<FileKind> {
             reason: format!("file is only {n} bytes long"),
         });
     }
-    // PyTorch files are zip archives ("PK") or legacy pickles (0x80 protocol byte).
-    if head.starts_with(b"PK") || head[0] == 0x80 {
+    if is_pytorch(&head) {
         Ok(FileKind::Pytorch)
     } else {
         std::fs::read(path).map(FileKind::Bytes).map_err(io)
@@ -208,7 +233,9 @@ impl LoadedModel {
 
     /// Model file or safetensors bytes (`name`, a path or URL, is used in errors).
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
-        if model_file::is_model_file(bytes) {
+        if is_pytorch(bytes) {
+            Err(pth_in_memory(name))
+        } else if model_file::is_model_file(bytes) {
             let f = read_model_file(bytes, name)?;
             Ok(Self {
                 weights: f.weights,

@@ -80,6 +80,16 @@ pub fn write_safetensors_as(
     write(path, tensors, &[], dtype)
 }
 
+/// f32 tensors as safetensors bytes (the browser's `forward` output).
+pub fn safetensors_bytes(tensors: &BTreeMap<String, WeightTensor>) -> Result<Vec<u8>> {
+    serialize(
+        tensors.iter().map(|(k, t)| (k.as_str(), t)),
+        &[],
+        StoreDtype::F32,
+        None,
+    )
+}
+
 fn write(
     path: &Path,
     tensors: &BTreeMap<String, WeightTensor>,

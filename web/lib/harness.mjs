@@ -1,0 +1,169 @@
+// Shared by the browser tools and tests: a static server over the repository (pkg/, web/,
+// examples/) plus registered extra files, and headless Chromium from the system (never a
+// downloaded browser) with WebGPU through SwiftShader.
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execFileSync } from "node:child_process";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".webp": "image/webp",
+  ".mp4": "video/mp4",
+  ".webm": "video/webm",
+};
+
+/** Serves `root` on 127.0.0.1 (a secure context, as WebGPU needs). `extra` maps URL paths
+ *  (like "/files/model.vidt") to absolute file paths outside the root. */
+export async function serve({ root = ROOT, port = 0, extra = {}, log = false } = {}) {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    let p = decodeURIComponent(url.pathname);
+    let file = extra[p];
+    if (!file) {
+      if (p.endsWith("/")) p += "index.html";
+      file = path.join(root, path.normalize(p));
+      if (!file.startsWith(root)) return void res.writeHead(403).end();
+    }
+    fs.stat(file, (err, st) => {
+      if (err || !st.isFile()) {
+        if (log) console.error(`404 ${p}`);
+        return void res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${p}`);
+      }
+      res.writeHead(200, {
+        "content-type": TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
+        "content-length": st.size,
+        "cache-control": "no-store",
+      });
+      fs.createReadStream(file).pipe(res);
+    });
+  });
+  await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return { origin, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/** Headless Chromium (`CHROMIUM`, else /usr/bin/chromium). `webgpu: false` leaves WebGPU
+ *  off, as in a browser without it. */
+export async function launch({ webgpu = true } = {}) {
+  const { chromium } = await import("playwright-core");
+  const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+  if (!fs.existsSync(executablePath)) {
+    throw new Error(`${executablePath} not found: apt-get install chromium (or set CHROMIUM)`);
+  }
+  // Chromium leaves profile folders in TMPDIR; keep them in one scratch folder.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "vidt-chromium-"));
+  const args = [
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--enable-precise-memory-info",
+    "--js-flags=--expose-gc",
+  ];
+  if (webgpu) args.push("--enable-unsafe-webgpu");
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args,
+    env: { ...process.env, TMPDIR: tmp },
+  });
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  return browser;
+}
+
+/** A page with console errors echoed (`VIDT_VERBOSE=1` echoes everything). */
+export async function openPage(browser, url) {
+  const page = await browser.newPage();
+  page.on("console", (m) => {
+    if (m.type() === "error" || process.env.VIDT_VERBOSE) console.error(`[page] ${m.text()}`);
+  });
+  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  await page.goto(url);
+  return page;
+}
+
+/** Reads safetensors bytes into { name: { dtype, shape, data: Float32Array|Uint8Array|BigInt64Array } }. */
+export function readSafetensors(buf) {
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8"));
+  const base = 8 + n;
+  const out = {};
+  for (const [name, t] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const [a, b] = t.data_offsets;
+    const bytes = buf.subarray(base + a, base + b);
+    const copy = new Uint8Array(bytes).buffer; // aligned
+    let data;
+    if (t.dtype === "F32") data = new Float32Array(copy);
+    else if (t.dtype === "U8") data = new Uint8Array(copy);
+    else if (t.dtype === "I64") data = new BigInt64Array(copy);
+    else throw new Error(`${name}: dtype ${t.dtype} not handled`);
+    out[name] = { dtype: t.dtype, shape: t.shape, data };
+  }
+  return out;
+}
+
+/** Whether a file is a PyTorch checkpoint (zip or legacy pickle), which the browser cannot read. */
+export function isPytorch(file) {
+  const fd = fs.openSync(file, "r");
+  const head = Buffer.alloc(2);
+  fs.readSync(fd, head, 0, 2, 0);
+  fs.closeSync(fd);
+  return (head[0] === 0x50 && head[1] === 0x4b) || head[0] === 0x80;
+}
+
+/** The native `vidt` binary: `VIDT_BIN`, else the cargo target dir's release/debug build. */
+export function findVidtBin() {
+  const target = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/vidt-target");
+  const candidates = [
+    process.env.VIDT_BIN,
+    path.join(target, "release/vidt"),
+    path.join(target, "debug/vidt"),
+    path.join(ROOT, "target/release/vidt"),
+    path.join(ROOT, "target/debug/vidt"),
+  ].filter(Boolean);
+  return candidates.find((p) => fs.existsSync(p));
+}
+
+export const FIXTURES = path.resolve(ROOT, "../shared/fixtures");
+
+/** A fixture's path; throws (fails the test, never skips) when it is missing. */
+export function fixture(name) {
+  const p = path.join(FIXTURES, name);
+  if (!fs.existsSync(p)) throw new Error(`fixture ${p} is missing (CI has shared/ beside the clone)`);
+  return p;
+}
+
+/** Writes a `.vidt` model file from `weights` with the native CLI (`vidt export`). */
+export function exportModel(weights, out, { dtype = "f32", inputSize, decLayers } = {}) {
+  const bin = findVidtBin();
+  if (!bin) throw new Error("the native vidt binary is missing: cargo build (or set VIDT_BIN)");
+  const args = ["export", "--weights", weights, "--out", out, "--dtype", dtype];
+  if (inputSize) args.push("--input-size", String(inputSize));
+  if (decLayers) args.push("--dec-layers", String(decLayers));
+  execFileSync(bin, args, { stdio: ["ignore", "ignore", "inherit"] });
+  return out;
+}
+
+/** A fresh scratch folder. */
+export function scratch(tag) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `vidt-${tag}-`));
+}

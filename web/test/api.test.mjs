@@ -1,0 +1,192 @@
+// The wasm API's contract: every source kind gives the same answers as the native CLI on the
+// same image, boxes are in the source's pixels, and bad input becomes an Error with a clear
+// message (never a panic across the boundary). WebGPU here is SwiftShader, which takes tens of
+// seconds per detection, so most checks run on the CPU fallback (same code above the backend)
+// and WebGPU gets the CLI comparison on two source kinds.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import {
+  ROOT, serve, launch, openPage, fixture, exportModel, scratch, findVidtBin,
+} from "../lib/harness.mjs";
+
+const SIZE = 224;
+const THRESHOLD = 0.05;
+let dir, model, server, browser, page;
+
+before(async () => {
+  dir = scratch("api");
+  model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(dir, "m.vidt"));
+  server = await serve({
+    extra: {
+      "/files/model.vidt": model,
+      "/files/model.pth": fixture("vidt_nano_perturbed.pth"),
+      "/files/garbage.vidt": fixture("fixtures.json"),
+    },
+  });
+  browser = await launch();
+  page = await openPage(browser, `${server.origin}/web/harness.html`);
+  await page.evaluate(() => window.vidtReady);
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Rejection message of an async call made in the page. */
+const rejection = (fn, arg) =>
+  page.evaluate(async ({ fn, arg }) => {
+    try {
+      await new Function("arg", `return (async () => { ${fn} })()`)(arg);
+      return null;
+    } catch (e) {
+      return `${e.constructor.name}: ${e.message}`;
+    }
+  }, { fn, arg });
+
+test("every source kind gives the native CLI's detections on the sample image", async () => {
+  const native = JSON.parse(execFileSync(findVidtBin(), [
+    "detect", path.join(ROOT, "examples/sample.png"), "--weights", model, "--device", "cpu",
+    "--threshold", String(THRESHOLD), "--size", String(SIZE),
+  ], { encoding: "utf8" }))[0].detections;
+  assert.ok(native.length > 0, "the native CLI finds something at this threshold");
+  for (const [backend, only] of [["webgpu", ["HTMLImageElement", "ImageData"]], ["cpu", null]]) {
+    const kinds = await page.evaluate(async ({ backend, opts, only }) => {
+      const det = await vidt.Detector.fromUrl("/files/model.vidt", { backend });
+      const img = new Image();
+      img.src = "/examples/sample.png";
+      await img.decode();
+      const canvas = document.createElement("canvas");
+      Object.assign(canvas, { width: img.naturalWidth, height: img.naturalHeight });
+      canvas.getContext("2d").drawImage(img, 0, 0);
+      const imageData = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+      const offscreen = new OffscreenCanvas(canvas.width, canvas.height);
+      offscreen.getContext("2d").drawImage(img, 0, 0);
+      const sources = {
+        HTMLImageElement: img,
+        HTMLCanvasElement: canvas,
+        ImageData: imageData,
+        ImageBitmap: await createImageBitmap(img),
+        OffscreenCanvas: offscreen,
+        VideoFrame: new VideoFrame(await createImageBitmap(img), { timestamp: 0 }),
+        rgba: { data: new Uint8Array(imageData.data.buffer), width: canvas.width, height: canvas.height },
+      };
+      const out = {};
+      for (const [k, s] of Object.entries(sources)) {
+        if (!only || only.includes(k)) out[k] = await det.detect(s, opts);
+      }
+      out.backend = det.backend;
+      det.dispose();
+      return out;
+    }, { backend, only, opts: { threshold: THRESHOLD, inputSize: SIZE } });
+    assert.equal(kinds.backend, backend);
+    delete kinds.backend;
+    for (const [kind, dets] of Object.entries(kinds)) {
+      assert.equal(dets.length, native.length, `${backend} ${kind}: as many detections as the CLI`);
+      let worstBox = 0, worstScore = 0;
+      dets.forEach((d, i) => {
+        const n = native[i];
+        assert.equal(d.labelId, n.label_id, `${backend} ${kind} #${i} label`);
+        assert.equal(d.label, n.label);
+        worstScore = Math.max(worstScore, Math.abs(d.score - n.score));
+        const b = [d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax];
+        b.forEach((v, j) => (worstBox = Math.max(worstBox, Math.abs(v - n.box[j]))));
+      });
+      assert.ok(worstScore <= 1e-3, `${backend} ${kind}: scores within 1e-3 (${worstScore})`);
+      assert.ok(worstBox <= 0.05, `${backend} ${kind}: boxes within 0.05 px (${worstBox})`);
+      if (kind === "HTMLImageElement") {
+        console.log(`${backend}: ${dets.length} detections = CLI; max |diff| score ${worstScore.toExponential(2)}, box ${worstBox.toExponential(2)} px`);
+      }
+    }
+  }
+});
+
+test("bad input rejects with an Error that says what is wrong", async () => {
+  const cases = [
+    ["return vidt.Detector.fromBytes(new Uint8Array([1, 2, 3]))", /model bytes/],
+    ["return vidt.Detector.fromUrl('/files/garbage.vidt')", /garbage\.vidt/],
+    ["return vidt.Detector.fromUrl('/files/model.pth')", /vidt export/],
+    ["return vidt.Detector.fromUrl('/files/missing.vidt')", /HTTP 404/],
+    ["return vidt.Detector.fromUrl('/files/model.vidt', { backend: 'tpu' })", /unknown backend `tpu`/],
+  ];
+  for (const [code, want] of cases) {
+    const msg = await rejection(code);
+    assert.ok(msg, `${code} should reject`);
+    assert.match(msg, /^Error: /, `${code}: a JS Error`);
+    assert.match(msg, want, `${code}: ${msg}`);
+  }
+  const det = "const d = await vidt.Detector.fromUrl('/files/model.vidt', { backend: 'cpu' });";
+  const img = "const i = new ImageData(64, 48);";
+  const detCases = [
+    [`${img} return d.detect(i, { threshold: 2 })`, /threshold 2 is not in \[0, 1\]/],
+    [`${img} return d.detect(i, { decoderLayers: 7 })`, /decoderLayers 7 is not an integer in 1..=6/],
+    [`${img} return d.detect(i, { topK: 0 })`, /topK 0/],
+    [`${img} return d.detect(i, { inputSize: 5000 })`, /inputSize 5000/],
+    [`${img} return d.detect(i, { treshold: 0.5 })`, /unknown field `treshold`/],
+    ["return d.detect(new Image())", /no pixels yet/],
+    ["return d.detect(42)", /detect needs an image/],
+    ["return d.detect({ data: new Uint8Array(10), width: 4, height: 4 })", /10 bytes; 4x4 RGBA needs 64/],
+    [`${img} d.dispose(); return d.detect(i)`, /disposed/],
+  ];
+  for (const [code, want] of detCases) {
+    const msg = await rejection(`${det} ${code}`);
+    assert.ok(msg, `${code} should reject`);
+    assert.match(msg, want, `${code}: ${msg}`);
+  }
+  // The module still works after all that (no panic poisoned it).
+  const n = await page.evaluate(async () => {
+    const d = await vidt.Detector.fromUrl("/files/model.vidt", { backend: "cpu" });
+    const dets = await d.detect(new ImageData(64, 48), { threshold: 0, topK: 3, inputSize: 64 });
+    d.dispose();
+    return dets.length;
+  });
+  assert.equal(n, 3);
+});
+
+test("boxes are in the source's pixels and decoderLayers changes the output", async () => {
+  const r = await page.evaluate(async () => {
+    const d = await vidt.Detector.fromUrl("/files/model.vidt", { backend: "cpu" });
+    const w = 300, h = 100;
+    const data = new Uint8ClampedArray(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 13) % 256));
+    const all = await d.detect(new ImageData(data, w, h), { threshold: 0, topK: 100, inputSize: 96 });
+    const two = await d.detect(new ImageData(data, w, h), { threshold: 0, topK: 100, inputSize: 96, decoderLayers: 2 });
+    d.dispose();
+    return { all, two, w, h };
+  });
+  assert.equal(r.all.length, 100);
+  const cx = r.all.map((d) => (d.box.xmin + d.box.xmax) / 2);
+  const cy = r.all.map((d) => (d.box.ymin + d.box.ymax) / 2);
+  assert.ok(cx.every((v) => v > -1 && v < r.w + 1) && cy.every((v) => v > -1 && v < r.h + 1), "centres inside the image");
+  assert.ok(Math.max(...cx) > r.h, "x spans the 300-px width, not a normalized or square frame");
+  assert.notDeepEqual(r.two.map((d) => d.score), r.all.map((d) => d.score), "2 decoder layers differ from 6");
+});
+
+test("an HTMLVideoElement (a live canvas stream) is a source too", async () => {
+  const r = await page.evaluate(async () => {
+    const d = await vidt.Detector.fromUrl("/files/model.vidt", { backend: "cpu" });
+    const canvas = document.createElement("canvas");
+    Object.assign(canvas, { width: 160, height: 120 });
+    const g = canvas.getContext("2d");
+    const paint = () => {
+      g.fillStyle = "#3a6";
+      g.fillRect(0, 0, 160, 120);
+      g.fillStyle = "#c33";
+      g.fillRect(40, 30, 60, 50);
+    };
+    paint();
+    const video = document.createElement("video");
+    video.muted = true;
+    video.srcObject = canvas.captureStream();
+    await video.play();
+    paint(); // a frame after play() so the stream has one
+    await new Promise((ok) => video.requestVideoFrameCallback(ok));
+    const dets = await d.detect(video, { threshold: 0, topK: 5, inputSize: 96 });
+    d.dispose();
+    return { dets, w: video.videoWidth, h: video.videoHeight };
+  });
+  assert.deepEqual([r.w, r.h], [160, 120]);
+  assert.equal(r.dets.length, 5);
+  for (const d of r.dets) assert.ok(d.box.xmax > -1 && d.box.xmin < 161 && d.box.ymin < 121, "box in the frame");
+});

@@ -1,0 +1,74 @@
+// The npm package as a user gets it: `npm pack` -> install the tarball into a scratch project
+// -> run the usage example of pkg/README.md (taken from the README itself) in headless Chromium.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { ROOT, serve, launch, openPage, fixture, exportModel, scratch } from "../lib/harness.mjs";
+
+test("npm package: installs from a tarball and its README example runs", async () => {
+  const dir = scratch("package");
+  const packed = execFileSync("npm", ["pack", path.join(ROOT, "pkg"), "--pack-destination", dir], {
+    encoding: "utf8",
+  }).trim().split("\n").pop();
+  const tarball = path.join(dir, packed);
+  const listing = execFileSync("tar", ["tzf", tarball], { encoding: "utf8" });
+  for (const f of ["vidt.js", "vidt.d.ts", "vidt_bg.wasm", "README.md", "package.json"]) {
+    assert.match(listing, new RegExp(`package/${f.replace(".", "\\.")}\\n`), `tarball has ${f}`);
+  }
+  const project = path.join(dir, "app");
+  fs.mkdirSync(project);
+  execFileSync("npm", ["init", "-y"], { cwd: project, stdio: "ignore" });
+  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], {
+    cwd: project,
+    stdio: "ignore",
+  });
+  assert.ok(fs.existsSync(path.join(project, "node_modules/vidt/vidt_bg.wasm")));
+  // The typings name the API the README documents.
+  const dts = fs.readFileSync(path.join(project, "node_modules/vidt/vidt.d.ts"), "utf8");
+  for (const name of ["class Detector", "fromUrl", "fromBytes", "detect(", "dispose(", "interface Detection"]) {
+    assert.ok(dts.includes(name), `vidt.d.ts declares ${name}`);
+  }
+
+  const readme = fs.readFileSync(path.join(ROOT, "pkg/README.md"), "utf8");
+  const example = readme.match(/```js\n([\s\S]*?)```/)[1];
+  fs.mkdirSync(path.join(project, "models"));
+  exportModel(fixture("vidt_nano_perturbed.pth"), path.join(project, "models/model.vidt"), {
+    dtype: "f16",
+    inputSize: 224,
+  });
+  fs.copyFileSync(path.join(ROOT, "examples/sample.png"), path.join(project, "sample.png"));
+  fs.writeFileSync(
+    path.join(project, "index.html"),
+    `<!doctype html><meta charset="utf-8">
+<script type="importmap">{ "imports": { "vidt": "./node_modules/vidt/vidt.js" } }</script>
+<img src="sample.png">
+<script type="module">
+await document.querySelector("img").decode();
+try {
+${example}
+  window.result = "ok";
+} catch (e) {
+  window.result = "error: " + e.message;
+}
+</script>`,
+  );
+  const server = await serve({ root: project });
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const logs = [];
+    page.on("console", (m) => logs.push(m.text()));
+    await page.goto(`${server.origin}/index.html`);
+    await page.waitForFunction(() => window.result, null, { timeout: 300_000 });
+    assert.equal(await page.evaluate(() => window.result), "ok", logs.join("\n"));
+    assert.ok(logs.includes("webgpu"), `the example printed the backend: ${logs.join(" | ")}`);
+    assert.ok(logs.some((l) => /^model \d+ \/ \d+ bytes$/.test(l)), "download progress reported");
+    console.log(`package: ${packed} (${(fs.statSync(tarball).size / 1e6).toFixed(2)} MB) installed; ` +
+      `example printed ${logs.length} lines`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
