@@ -149,6 +149,33 @@ async fn webgpu_device() -> WgpuDevice {
     device
 }
 
+/// Refuses option names not in `known` (a misspelt option would otherwise be silently ignored).
+fn check_keys(options: &JsValue, known: &[&str], what: &str) -> Result<(), JsError> {
+    let Some(obj) = options.dyn_ref::<js_sys::Object>() else {
+        return Err(JsError::new(&format!("{what} options must be an object")));
+    };
+    for key in js_sys::Object::keys(obj)
+        .iter()
+        .filter_map(|k| k.as_string())
+    {
+        if !known.contains(&key.as_str()) {
+            return Err(JsError::new(&format!(
+                "unknown {what} option `{key}` (known: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checked before a download, so a misspelt option fails fast.
+fn check_load_options(options: &JsValue) -> Result<(), JsError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(());
+    }
+    check_keys(options, &["backend", "onProgress"], "load")
+}
+
 /// Reads `options.backend` and picks the backend the model will run on.
 async fn choose_backend(options: &JsValue) -> Result<&'static str, JsError> {
     let wanted = get(options, "backend")
@@ -182,6 +209,7 @@ impl Detector {
         bytes: Uint8Array,
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
     ) -> Result<Detector, JsError> {
+        check_load_options(&options)?;
         Self::build(&bytes.to_vec(), "model bytes", &options).await
     }
 
@@ -191,6 +219,7 @@ impl Detector {
         url: String,
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
     ) -> Result<Detector, JsError> {
+        check_load_options(&options)?;
         let bytes = download(&url, &get(&options, "onProgress"))
             .await
             .map_err(|e| JsError::new(&format!("cannot download the model from {url}: {e}")))?;
@@ -282,6 +311,11 @@ impl Detector {
         let o: JsDetectOptions = if options.is_undefined() || options.is_null() {
             JsDetectOptions::default()
         } else {
+            check_keys(
+                options,
+                &["threshold", "topK", "decoderLayers", "inputSize"],
+                "detect",
+            )?;
             serde_wasm_bindgen::from_value(options.clone())
                 .map_err(|e| JsError::new(&format!("bad detect options: {e}")))?
         };
@@ -382,7 +416,7 @@ impl Detector {
 }
 
 #[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct JsDetectOptions {
     threshold: Option<f64>,
     top_k: Option<f64>,

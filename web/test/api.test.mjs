@@ -77,6 +77,7 @@ test("every source kind gives the native CLI's detections on the sample image", 
       for (const [k, s] of Object.entries(sources)) {
         if (!only || only.includes(k)) out[k] = await det.detect(s, opts);
       }
+      sources.VideoFrame.close();
       out.backend = det.backend;
       det.dispose();
       return out;
@@ -110,6 +111,7 @@ test("bad input rejects with an Error that says what is wrong", async () => {
     ["return vidt.Detector.fromUrl('/files/model.pth')", /vidt export/],
     ["return vidt.Detector.fromUrl('/files/missing.vidt')", /HTTP 404/],
     ["return vidt.Detector.fromUrl('/files/model.vidt', { backend: 'tpu' })", /unknown backend `tpu`/],
+    ["return vidt.Detector.fromUrl('/files/model.vidt', { onprogress: 1 })", /unknown load option `onprogress`/],
   ];
   for (const [code, want] of cases) {
     const msg = await rejection(code);
@@ -124,7 +126,7 @@ test("bad input rejects with an Error that says what is wrong", async () => {
     [`${img} return d.detect(i, { decoderLayers: 7 })`, /decoderLayers 7 is not an integer in 1..=6/],
     [`${img} return d.detect(i, { topK: 0 })`, /topK 0/],
     [`${img} return d.detect(i, { inputSize: 5000 })`, /inputSize 5000/],
-    [`${img} return d.detect(i, { treshold: 0.5 })`, /unknown field `treshold`/],
+    [`${img} return d.detect(i, { treshold: 0.5 })`, /unknown detect option `treshold`/],
     ["return d.detect(new Image())", /no pixels yet/],
     ["return d.detect(42)", /detect needs an image/],
     ["return d.detect({ data: new Uint8Array(10), width: 4, height: 4 })", /10 bytes; 4x4 RGBA needs 64/],

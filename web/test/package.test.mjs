@@ -32,7 +32,10 @@ test("npm package: installs from a tarball and its README example runs", async (
   }
 
   const readme = fs.readFileSync(path.join(ROOT, "pkg/README.md"), "utf8");
-  const example = readme.match(/```js\n([\s\S]*?)```/)[1];
+  const example = readme.match(/```js\n([\s\S]*?)```/)[1].split("\n");
+  // Imports must sit at the module's top level; the rest runs inside a try.
+  const imports = example.filter((l) => l.startsWith("import ")).join("\n");
+  const body = example.filter((l) => !l.startsWith("import ")).join("\n");
   fs.mkdirSync(path.join(project, "models"));
   exportModel(fixture("vidt_nano_perturbed.pth"), path.join(project, "models/model.vidt"), {
     dtype: "f16",
@@ -44,10 +47,12 @@ test("npm package: installs from a tarball and its README example runs", async (
     `<!doctype html><meta charset="utf-8">
 <script type="importmap">{ "imports": { "vidt": "./node_modules/vidt/vidt.js" } }</script>
 <img src="sample.png">
+<script>window.addEventListener("error", (e) => (window.result = "error: " + e.message));</script>
 <script type="module">
+${imports}
 await document.querySelector("img").decode();
 try {
-${example}
+${body}
   window.result = "ok";
 } catch (e) {
   window.result = "error: " + e.message;
