@@ -6,6 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
+use common::{fixture_path, run_ok, vidt};
 use vidt::train::dataset::Dataset;
 
 fn scratch(name: &str) -> PathBuf {
@@ -18,17 +19,12 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn synth_round_trips_through_the_reader() {
     let dir = scratch("synth");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
-        .args([
-            "synth", "--images", "6", "--seed", "5", "--size", "160x120", "--out",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        vidt()
+            .args([
+                "synth", "--images", "6", "--seed", "5", "--size", "160x120", "--out",
+            ])
+            .arg(&dir),
     );
     let ds = Dataset::read(&dir.join("annotations.json"), &dir.join("images")).unwrap();
     assert_eq!(ds.samples.len(), 6);
@@ -101,35 +97,29 @@ fn malformed_annotations_name_file_and_entry() {
 #[test]
 fn eval_runs_the_model_over_a_dataset() {
     let dir = scratch("evaldata");
-    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
-        .args(["synth", "--images", "2", "--size", "64x64", "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(ok.status.success());
-    let fixtures = common::fixture_path("vidt_nano_perturbed.pth");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
-        .args([
-            "eval",
-            "--device",
-            "cpu",
-            "--size",
-            "64",
-            "--max-size",
-            "64",
-            "--data",
-        ])
-        .arg(&dir)
-        .arg("--weights")
-        .arg(&fixtures)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        vidt()
+            .args(["synth", "--images", "2", "--size", "64x64", "--out"])
+            .arg(&dir),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fixtures = fixture_path("vidt_nano_perturbed.pth");
+    let out = run_ok(
+        vidt()
+            .args([
+                "eval",
+                "--device",
+                "cpu",
+                "--size",
+                "64",
+                "--max-size",
+                "64",
+                "--data",
+            ])
+            .arg(&dir)
+            .arg("--weights")
+            .arg(&fixtures),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     for key in [
         "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
     ] {

@@ -3,9 +3,12 @@
 //! statistic within 1e-3, on cases with crowd boxes, empty images, all three area ranges,
 //! a category without ground truth, tied scores and more than 100 detections per image.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
+use common::{run_ok, vidt};
 use serde_json::{Value, json};
 use vidt::train::synth::Rng;
 
@@ -71,18 +74,13 @@ fn eval_equals_pycocotools() {
     let mut worst = 0f64;
     for seed in 0..6 {
         let (gt, dt) = case(seed, &dir);
-        let ours = Command::new(env!("CARGO_BIN_EXE_vidt"))
-            .arg("eval")
-            .arg("--gt")
-            .arg(&gt)
-            .arg("--detections")
-            .arg(&dt)
-            .output()
-            .unwrap();
-        assert!(
-            ours.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ours.stderr)
+        let ours = run_ok(
+            vidt()
+                .arg("eval")
+                .arg("--gt")
+                .arg(&gt)
+                .arg("--detections")
+                .arg(&dt),
         );
         let reference = Command::new("python3")
             .arg(&script)
@@ -95,7 +93,7 @@ fn eval_equals_pycocotools() {
             "pycocotools failed (pip install pycocotools): {}",
             String::from_utf8_lossy(&reference.stderr)
         );
-        let ours: Value = serde_json::from_slice(&ours.stdout).unwrap();
+        let ours: Value = serde_json::from_str(&ours).unwrap();
         let reference: Value = serde_json::from_slice(&reference.stdout).unwrap();
         for key in [
             "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",

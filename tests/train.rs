@@ -83,27 +83,21 @@ fn killed_run_resumes_and_finishes_all_steps() {
     let root = std::env::temp_dir().join(format!("vidt-train-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let (data, out) = (root.join("data"), root.join("run"));
-    let ok = vidt()
-        .args([
-            "synth", "--images", "4", "--seed", "9", "--size", "64x64", "--out",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(ok.status.success());
+    run_ok(
+        vidt()
+            .args([
+                "synth", "--images", "4", "--seed", "9", "--size", "64x64", "--out",
+            ])
+            .arg(&data),
+    );
     let teacher = root.join("teacher.vidt");
-    let ok = vidt()
-        .arg("export")
-        .arg("--weights")
-        .arg(fixture_path("vidt_nano_perturbed.pth"))
-        .args(["--dtype", "f16", "--out"])
-        .arg(&teacher)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
+    run_ok(
+        vidt()
+            .arg("export")
+            .arg("--weights")
+            .arg(fixture_path("vidt_nano_perturbed.pth"))
+            .args(["--dtype", "f16", "--out"])
+            .arg(&teacher),
     );
     let train = |extra: &[&str]| {
         let mut c = vidt();
