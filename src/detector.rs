@@ -216,7 +216,11 @@ impl ForwardInput {
 pub fn read<B: burn::tensor::backend::Backend, const D: usize>(
     t: Tensor<B, D>,
 ) -> Result<Vec<f32>> {
-    t.into_data()
-        .to_vec::<f32>()
+    data_to_f32(t.into_data())
+}
+
+/// Read-back data as f32 (shared by the blocking read and the browser's async one).
+pub fn data_to_f32(data: TensorData) -> Result<Vec<f32>> {
+    data.to_vec::<f32>()
         .map_err(|e| VidtError::Unsupported(format!("cannot read tensor back: {e:?}")))
 }

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::backend::{Cpu, Gpu};
-use crate::detector::{DetectOptions, ForwardInput};
+use crate::detector::{DetectOptions, ForwardInput, data_to_f32};
 use crate::error::VidtError;
 use crate::ops::VidtBackend;
 use crate::postprocess::Detection;
@@ -181,11 +181,10 @@ async fn choose_backend(options: &JsValue) -> Result<&'static str, JsError> {
     let wanted = get(options, "backend")
         .as_string()
         .unwrap_or_else(|| "auto".into());
-    let has_gpu = || async { webgpu_adapter().await };
     match wanted.as_str() {
         "cpu" => Ok("cpu"),
         "webgpu" => {
-            if has_gpu().await {
+            if webgpu_adapter().await {
                 Ok("webgpu")
             } else {
                 Err(JsError::new(
@@ -194,7 +193,11 @@ async fn choose_backend(options: &JsValue) -> Result<&'static str, JsError> {
                 ))
             }
         }
-        "auto" => Ok(if has_gpu().await { "webgpu" } else { "cpu" }),
+        "auto" => Ok(if webgpu_adapter().await {
+            "webgpu"
+        } else {
+            "cpu"
+        }),
         other => Err(JsError::new(&format!(
             "unknown backend `{other}` (expected \"auto\", \"webgpu\" or \"cpu\")"
         ))),
@@ -461,12 +464,11 @@ impl From<Detection> for JsDetection {
 
 /// Reads a tensor back without blocking (WebGPU maps the buffer asynchronously).
 async fn read_async<B: VidtBackend, const D: usize>(t: Tensor<B, D>) -> crate::Result<Vec<f32>> {
-    let unreadable = |e: String| VidtError::Unsupported(format!("cannot read tensor back: {e}"));
-    t.into_data_async()
+    let data = t
+        .into_data_async()
         .await
-        .map_err(|e| unreadable(format!("{e:?}")))?
-        .to_vec::<f32>()
-        .map_err(|e| unreadable(format!("{e:?}")))
+        .map_err(|e| VidtError::Unsupported(format!("cannot read tensor back: {e:?}")))?;
+    data_to_f32(data)
 }
 
 async fn detect_on<B: VidtBackend>(
@@ -597,11 +599,11 @@ async fn download(url: &str, on_progress: &JsValue) -> Result<Vec<u8>, String> {
     if !resp.ok() {
         return Err(format!("HTTP {} {}", resp.status(), resp.status_text()));
     }
-    let total = Reflect::get(&resp.headers(), &"get".into())
+    let total = resp
+        .headers()
+        .get("content-length")
         .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .and_then(|f| f.call1(&resp.headers(), &"content-length".into()).ok())
-        .and_then(|v| v.as_string())
+        .flatten()
         .and_then(|s| s.parse::<f64>().ok())
         .unwrap_or(0.0);
     let progress = on_progress.dyn_ref::<Function>();
