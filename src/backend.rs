@@ -84,3 +84,17 @@ macro_rules! with_backend {
         }
     }};
 }
+
+/// The devices with these ordinals, of the same kind as `like` (CUDA: GPU ordinals). A backend
+/// with one device (the CPU) gives that device for every ordinal: replicas then share it.
+pub fn devices<B: Backend>(like: &B::Device, ordinals: &[u16]) -> Vec<B::Device> {
+    use burn::tensor::backend::Device;
+    ordinals
+        .iter()
+        .map(|&i| {
+            let mut id = like.to_id();
+            id.index_id = i;
+            B::Device::from_id(id)
+        })
+        .collect()
+}

@@ -4,16 +4,15 @@
 
 mod common;
 
-use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
-use burn::optim::AdamWConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use common::*;
 use vidt::train::Target;
 use vidt::train::criterion::Criterion;
 use vidt::train::distil::{DistilTokens, token_matching_loss};
-use vidt::train::step::{Teacher, train_step};
+use vidt::train::optim::VidtOptim;
+use vidt::train::step::{Shard, Teacher, train_step};
 use vidt::weights::WeightMap;
 use vidt::{ForwardOptions, PixelMask, Vidt, VidtConfig};
 
@@ -176,21 +175,21 @@ fn gradients_reach_the_student_only() {
         };
         2
     ];
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(1e-4)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(0.1)))
-        .init();
+    let mut optim = VidtOptim::new(&student, 1e-4, 0.1);
     let t = Teacher {
         model: &teacher,
         coef: 4.0,
+    };
+    let shard = Shard {
+        images: x,
+        mask,
+        targets,
     };
     let (student, loss) = train_step(
         student,
         &mut optim,
         1e-4,
-        x,
-        &mask,
-        &targets,
+        vec![shard],
         &Criterion::default(),
         Some(&t),
     )

@@ -5,23 +5,17 @@
 
 mod common;
 
-use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::AdamWConfig;
 use burn::tensor::{Tensor, TensorData};
 use common::*;
 use vidt::train::Target;
 use vidt::train::criterion::Criterion;
-use vidt::train::step::train_step;
+use vidt::train::optim::VidtOptim;
+use vidt::train::step::{Shard, train_step};
 use vidt::train::synth;
 
-#[test]
-fn overfits_a_few_synthetic_images() {
-    let w = checkpoint();
-    let cfg = vidt::VidtConfig::infer(&w).unwrap();
-    let dev = cpu();
-    let mut model = vidt::Vidt::<AB>::load(&w, &cfg, &dev).unwrap();
+/// `b` synthetic `size`² images (seed 3) as one batch, and their targets.
+fn synthetic_batch(size: usize, b: usize) -> (Vec<f32>, Vec<Target>) {
     let mut rng = synth::Rng::new(3);
-    let (size, b) = (96usize, 2usize);
     let mut data = Vec::new();
     let mut targets = Vec::new();
     for _ in 0..b {
@@ -45,26 +39,29 @@ fn overfits_a_few_synthetic_images() {
                 .collect(),
         });
     }
+    (data, targets)
+}
+
+#[test]
+fn overfits_a_few_synthetic_images() {
+    let w = checkpoint();
+    let cfg = vidt::VidtConfig::infer(&w).unwrap();
+    let dev = cpu();
+    let mut model = vidt::Vidt::<AB>::load(&w, &cfg, &dev).unwrap();
+    let (size, b) = (96usize, 2usize);
+    let (data, targets) = synthetic_batch(size, b);
     let images = Tensor::<AB, 4>::from_data(TensorData::new(data, [b, 3, size, size]), &dev);
     let mask = vidt::PixelMask::zeros(b, size, size);
     let criterion = Criterion::default();
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(1e-4)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(0.1)))
-        .init();
+    let mut optim = VidtOptim::new(&model, 1e-4, 0.1);
     let mut losses = Vec::new();
     for _ in 0..20 {
-        let (m, loss) = train_step(
-            model,
-            &mut optim,
-            2e-4,
-            images.clone(),
-            &mask,
-            &targets,
-            &criterion,
-            None,
-        )
-        .unwrap();
+        let shard = Shard {
+            images: images.clone(),
+            mask: mask.clone(),
+            targets: targets.clone(),
+        };
+        let (m, loss) = train_step(model, &mut optim, 2e-4, vec![shard], &criterion, None).unwrap();
         model = m;
         losses.push(loss.total);
     }
@@ -76,8 +73,112 @@ fn overfits_a_few_synthetic_images() {
     );
 }
 
-/// A run killed during an epoch resumes from the last complete checkpoint and finishes with
-/// the same number of steps as an uninterrupted run; its checkpoint loads as a detector.
+/// The optimizer's groups follow naver-ai/vidt `build_optimizer`: applied to the official
+/// state_dict keys, its rule (backbone tensors that are 1-D, biases, `det_token` or
+/// `det_pos_embed` get no weight decay) exempts exactly as many elements as ours does.
+#[test]
+fn optimizer_groups_follow_the_official_recipe() {
+    let w = checkpoint();
+    let cfg = vidt::VidtConfig::infer(&w).unwrap();
+    let model = vidt::Vidt::<AB>::load(&w, &cfg, &cpu()).unwrap();
+    let mut official = [0usize; 2]; // backbone [no decay, decay] elements
+    for (k, t) in model.to_weights().unwrap().iter() {
+        // named_parameters(): buffers (relative_position_index) are not parameters.
+        if !k.contains("backbone") || k.ends_with("relative_position_index") {
+            continue;
+        }
+        let last = k.rsplit('.').next().unwrap();
+        let exempt = t.shape.len() == 1
+            || k.ends_with(".bias")
+            || last == "det_token"
+            || last == "det_pos_embed";
+        official[usize::from(!exempt)] += t.data.len();
+    }
+    let mut ours = [0usize; 2];
+    let infos = vidt::train::optim::param_infos(&model);
+    for p in &infos {
+        if p.path.starts_with("backbone.") {
+            ours[usize::from(!p.no_decay)] += p.shape.iter().product::<usize>();
+        } else {
+            assert!(!p.no_decay, "{} is outside the backbone", p.path);
+        }
+    }
+    println!("backbone elements [no decay, decay]: official {official:?}, ours {ours:?}");
+    assert!(official[0] > 0 && official[1] > 0);
+    assert_eq!(ours, official);
+    let find = |s: &str| infos.iter().find(|p| p.path.ends_with(s)).unwrap();
+    assert!(find("det_token").no_decay && !find("relative_position_bias_table").no_decay);
+}
+
+/// Data parallel: a batch split over two replicas (two threads) gives the loss, the gradient
+/// norm and the update of the whole batch on one. Images of one size (no padding differences),
+/// dropout and drop-path off (no random masks).
+#[test]
+fn data_parallel_step_equals_the_full_batch_step() {
+    let w = checkpoint();
+    let mut cfg = vidt::VidtConfig::infer(&w).unwrap();
+    cfg.dropout = 0.0;
+    cfg.swin.drop_path_rate = 0.0;
+    let dev = cpu();
+    let (size, b) = (64usize, 2usize);
+    let (data, mut targets) = synthetic_batch(size, b);
+    // Unequal box counts: per-shard normalization would weigh the two images differently.
+    targets[0].labels.truncate(1);
+    targets[0].boxes.truncate(1);
+    targets[1].labels.push(1);
+    targets[1].boxes.push([0.3, 0.7, 0.2, 0.25]);
+    let per = 3 * size * size;
+    let image = |i: usize, n: usize| {
+        Tensor::<AB, 4>::from_data(
+            TensorData::new(data[i * per..(i + n) * per].to_vec(), [n, 3, size, size]),
+            &dev,
+        )
+    };
+    let lr = 1e-4;
+    let step = |shards: Vec<Shard<AB>>| {
+        let model = vidt::Vidt::<AB>::load(&w, &cfg, &dev).unwrap();
+        let mut optim = VidtOptim::new(&model, 1e-4, 0.1);
+        let (m, loss) =
+            train_step(model, &mut optim, lr, shards, &Criterion::default(), None).unwrap();
+        (m.to_weights().unwrap(), loss)
+    };
+    let (whole, l1) = step(vec![Shard {
+        images: image(0, 2),
+        mask: vidt::PixelMask::zeros(2, size, size),
+        targets: targets.clone(),
+    }]);
+    let (split, l2) = step(
+        (0..2)
+            .map(|i| Shard {
+                images: image(i, 1),
+                mask: vidt::PixelMask::zeros(1, size, size),
+                targets: vec![targets[i].clone()],
+            })
+            .collect(),
+    );
+    println!("whole {l1:?}\nsplit {l2:?}");
+    assert!(targets[0].labels.len() != targets[1].labels.len());
+    assert!((l1.total - l2.total).abs() <= 1e-5 * l1.total.abs());
+    assert!((l1.grad_norm - l2.grad_norm).abs() <= 1e-4 * l1.grad_norm);
+    assert!(l1.grad_norm > 0.1, "clipping is exercised");
+    let (mut moved, mut differ) = (0f32, 0f32);
+    for (k, t) in whole.iter() {
+        let s = split.require(k).unwrap();
+        let w0 = w.require(k).ok().map(|t| t.data.clone());
+        for (i, (a, b)) in t.data.iter().zip(&s.data).enumerate() {
+            differ = differ.max((a - b).abs());
+            if let Some(w0) = &w0 {
+                moved = moved.max((a - w0[i]).abs());
+            }
+        }
+    }
+    println!("largest update {moved:e}, largest difference {differ:e}");
+    assert!(moved > 0.5 * lr as f32 && differ <= 0.01 * moved);
+}
+
+/// A run killed during an epoch resumes from the last complete checkpoint (weights, Adam
+/// moments, step count) and finishes with the same number of steps and the same weights as an
+/// uninterrupted run; its checkpoint loads as a detector.
 #[test]
 fn killed_run_resumes_and_finishes_all_steps() {
     let root = std::env::temp_dir().join(format!("vidt-train-{}", std::process::id()));
@@ -99,7 +200,7 @@ fn killed_run_resumes_and_finishes_all_steps() {
             .args(["--dtype", "f16", "--out"])
             .arg(&teacher),
     );
-    let train = |extra: &[&str]| {
+    let train_in = |out: &std::path::Path, extra: &[&str]| {
         let mut c = vidt();
         c.args([
             "train",
@@ -117,7 +218,7 @@ fn killed_run_resumes_and_finishes_all_steps() {
         ])
         .arg(&data)
         .arg("--out")
-        .arg(&out)
+        .arg(out)
         .arg("--init")
         .arg(fixture_path("vidt_nano_perturbed.pth"))
         // Token-matching distillation on (a teacher of other weights), kept across --resume.
@@ -126,6 +227,7 @@ fn killed_run_resumes_and_finishes_all_steps() {
         .args(extra);
         c.output().unwrap()
     };
+    let train = |extra: &[&str]| train_in(&out, extra);
     // Killed at step 3 of 6: mid-epoch 2, after epoch 1's checkpoint.
     let killed = train(&["--abort-after-steps", "3"]);
     assert_eq!(
@@ -166,8 +268,23 @@ fn killed_run_resumes_and_finishes_all_steps() {
                 .any(|f| f.contains("0002") || f.ends_with(".tmp")),
         "{files:?}"
     );
+    assert!(files.contains(&"optimizer-0003.safetensors".to_string()));
     vidt::Detector::<B>::from_file(vidt::train::fit::checkpoint_weights_path(&out, 3), &cpu())
         .unwrap();
+    // The same run, uninterrupted.
+    let whole = root.join("whole");
+    let r = train_in(&whole, &[]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let (_, a) = vidt::train::fit::read_checkpoint(&out).unwrap();
+    let (_, b) = vidt::train::fit::read_checkpoint(&whole).unwrap();
+    let mut diff = 0f32;
+    for (k, t) in a.iter() {
+        for (x, y) in t.data.iter().zip(&b.require(k).unwrap().data) {
+            diff = diff.max((x - y).abs());
+        }
+    }
+    println!("resumed vs uninterrupted weights: max |diff| = {diff:e}");
+    assert!(diff <= 1e-6, "{diff}");
 }
 
 /// Dropout (decoder, 0.1) is active under autodiff and absent at inference.
@@ -198,4 +315,64 @@ fn dropout_only_in_training() {
     assert_ne!(a, b, "training forwards should differ (dropout)");
     let [a, b] = logits::<B>();
     assert_eq!(a, b, "inference is deterministic");
+}
+
+/// `vidt train --devices 0,0`: data parallel over two replicas (here both on the one CPU) from
+/// the command line; a malformed device list is refused by name.
+#[test]
+fn trains_data_parallel_from_the_command_line() {
+    let root = std::env::temp_dir().join(format!("vidt-dp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (data, out) = (root.join("data"), root.join("run"));
+    run_ok(
+        vidt()
+            .args([
+                "synth", "--images", "4", "--seed", "5", "--size", "64x64", "--out",
+            ])
+            .arg(&data),
+    );
+    let train = |devices: &str| {
+        vidt()
+            .args([
+                "train",
+                "--device",
+                "cpu",
+                "--devices",
+                devices,
+                "--preset",
+                "pico",
+                "--num-classes",
+                "4",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--scales",
+                "64",
+                "--max-size",
+                "64",
+                "--data",
+            ])
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let bad = train("0,x");
+    assert!(
+        !bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--devices"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let ok = train("0,0");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let (state, _) = vidt::train::fit::read_checkpoint(&out).unwrap();
+    assert_eq!((state.epoch, state.step), (1, 1));
+    assert!(state.history[0].train_loss.is_finite());
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -13,7 +13,9 @@ use vidt::ops::OpImpl;
 use vidt::ops::VidtBackend;
 use vidt::preprocess::{annotate, load_image, make_batch};
 use vidt::train::dataset::Dataset;
-use vidt::train::fit::{TrainOptions, TrainState, fit, has_checkpoint, read_checkpoint};
+use vidt::train::fit::{
+    TrainOptions, TrainState, fit, has_checkpoint, read_checkpoint, read_optimizer_state,
+};
 use vidt::weights::{
     LoadedModel, StoreDtype, WeightMap, WeightTensor, write_model_file, write_safetensors,
 };
@@ -113,6 +115,10 @@ enum Cmd {
         max_size: usize,
         #[arg(long, default_value = backend::default_name())]
         device: String,
+        /// Data parallel over these device ordinals of --device (e.g. `0,1,2,3` for four CUDA
+        /// GPUs): each batch is split over them and their gradients summed.
+        #[arg(long, default_value = "0")]
+        devices: String,
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Token-matching distillation from this frozen teacher (`.pth`, `.safetensors` or
@@ -355,11 +361,17 @@ fn run(cli: Cli) -> Result<()> {
             scales,
             max_size,
             device,
+            devices,
             seed,
             teacher,
             distil_coef,
             abort_after_steps,
         } => {
+            let ordinals = devices
+                .split(',')
+                .map(|s| s.trim().parse::<u16>())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .context("--devices: comma-separated device ordinals")?;
             let scales = scales
                 .split(',')
                 .map(|s| s.trim().parse::<usize>())
@@ -388,10 +400,10 @@ fn run(cli: Cli) -> Result<()> {
                 out,
                 options,
             };
-            with_backend!(
-                device.as_str(),
-                |B, dev| train::<burn::backend::Autodiff<B>>(&job, &dev)
-            )
+            with_backend!(device.as_str(), |B, dev| {
+                let devs = vidt::backend::devices::<B>(&dev, &ordinals);
+                train::<burn::backend::Autodiff<B>>(&job, &devs)
+            })
         }
         Cmd::Synth {
             out,
@@ -568,13 +580,14 @@ fn read_dataset(dir: &Path) -> Result<Dataset> {
     Ok(ds)
 }
 
-fn train<B>(job: &TrainJob, dev: &B::Device) -> Result<()>
+fn train<B>(job: &TrainJob, devs: &[B::Device]) -> Result<()>
 where
     B: burn::tensor::backend::AutodiffBackend + VidtBackend,
     B::InnerBackend: VidtBackend,
 {
     let train = read_dataset(&job.data)?;
     let val = job.val.as_deref().map(read_dataset).transpose()?;
+    let dev = &devs[0];
     let (state, weights) = if job.resume {
         read_checkpoint(&job.out)
             .with_context(|| format!("--resume: no checkpoint in {}", job.out.display()))?
@@ -610,7 +623,20 @@ where
     let mut state = state;
     // A resumed run keeps its options, except the kill switch of this process.
     state.options.abort_after_steps = job.options.abort_after_steps;
-    let end = fit(model, state, &train, val.as_ref(), &job.out, dev)?;
+    let optim_state = if job.resume {
+        read_optimizer_state(&job.out, state.epoch)?
+    } else {
+        None
+    };
+    let end = fit(
+        model,
+        state,
+        optim_state.as_ref(),
+        &train,
+        val.as_ref(),
+        &job.out,
+        devs,
+    )?;
     println!(
         "{}",
         serde_json::to_string_pretty(

@@ -217,8 +217,19 @@ impl Criterion {
         levels: &[(Tensor<B, 3>, Tensor<B, 3>)],
         targets: &[Target],
     ) -> Result<Losses<B>> {
-        // Number of target boxes in the batch, at least 1 (single process: no all-reduce).
+        // Number of target boxes in the batch, at least 1.
         let num_boxes = (targets.iter().map(|t| t.labels.len()).sum::<usize>() as f32).max(1.0);
+        self.forward_with_num_boxes(levels, targets, num_boxes)
+    }
+
+    /// As [`forward`](Self::forward), normalized by `num_boxes` counted over a larger batch
+    /// (data parallel: the whole batch of which `targets` is a shard).
+    pub fn forward_with_num_boxes<B: VidtBackend>(
+        &self,
+        levels: &[(Tensor<B, 3>, Tensor<B, 3>)],
+        targets: &[Target],
+        num_boxes: f32,
+    ) -> Result<Losses<B>> {
         let levels = levels
             .iter()
             .map(|(l, b)| self.level(l.clone(), b.clone(), targets, num_boxes))

@@ -1,16 +1,17 @@
 //! The training loop: background batch loading with the official augmentations (random
 //! horizontal flip, random resize of the shorter side), AdamW with gradient clipping, linear
-//! warm-up then cosine decay to `min_lr`, a validation loss per epoch, and a checkpoint per
-//! epoch written atomically (weights under the official keys + a small state file), from
-//! which `--resume` continues.
+//! warm-up then cosine decay to `min_lr`, validation loss and COCO mAP per epoch, and a
+//! checkpoint per epoch written atomically (weights under the official keys, the Adam moments,
+//! a small state file), from which `--resume` continues. Each step seeds the backend's RNG from
+//! the run's seed and the step number, so a resumed run draws the same dropout and drop-path
+//! masks as an uninterrupted one.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
-use burn::optim::AdamWConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -18,14 +19,15 @@ use serde::{Deserialize, Serialize};
 use super::Target;
 use super::criterion::Criterion;
 use super::dataset::{Dataset, Sample};
-use super::step::train_step;
+use super::optim::VidtOptim;
+use super::step::{Shard, train_step};
 use super::synth::Rng;
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::model::{PixelMask, Vidt};
 use crate::ops::VidtBackend;
 use crate::preprocess::{load_image, make_batch};
-use crate::weights::WeightMap;
+use crate::weights::{WeightMap, WeightTensor};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainOptions {
@@ -114,6 +116,22 @@ struct Batch {
     targets: Vec<Target>,
 }
 
+/// A batch split into `parts` shards of near-equal size (each padded on its own), or one.
+fn load_shards(
+    samples: &[&Sample],
+    scale: usize,
+    max_size: usize,
+    flips: &[bool],
+    parts: usize,
+) -> Result<Vec<Batch>> {
+    let per = samples.len().div_ceil(parts.max(1));
+    samples
+        .chunks(per.max(1))
+        .zip(flips.chunks(per.max(1)))
+        .map(|(s, f)| load_batch(s, scale, max_size, f))
+        .collect()
+}
+
 fn load_batch(samples: &[&Sample], scale: usize, max_size: usize, flips: &[bool]) -> Result<Batch> {
     let mut images = Vec::with_capacity(samples.len());
     let mut targets = Vec::with_capacity(samples.len());
@@ -139,9 +157,14 @@ fn load_batch(samples: &[&Sample], scale: usize, max_size: usize, flips: &[bool]
     })
 }
 
-/// Shuffled, augmented batches of one epoch, loaded on a background thread (bounded queue:
-/// at most 2 ahead).
-fn epoch_batches(ds: &Dataset, o: &TrainOptions, epoch: usize) -> mpsc::Receiver<Result<Batch>> {
+/// Shuffled, augmented batches of one epoch, each split into `parts` shards, loaded on a
+/// background thread (bounded queue: at most 2 ahead).
+fn epoch_batches(
+    ds: &Dataset,
+    o: &TrainOptions,
+    epoch: usize,
+    parts: usize,
+) -> mpsc::Receiver<Result<Vec<Batch>>> {
     let (tx, rx) = mpsc::sync_channel(2);
     let samples = ds.samples.clone();
     let o = o.clone();
@@ -156,7 +179,7 @@ fn epoch_batches(ds: &Dataset, o: &TrainOptions, epoch: usize) -> mpsc::Receiver
             let scale = o.scales[rng.below(o.scales.len())];
             let flips: Vec<bool> = picked.iter().map(|_| rng.unit() < 0.5).collect();
             if tx
-                .send(load_batch(&picked, scale, o.max_size, &flips))
+                .send(load_shards(&picked, scale, o.max_size, &flips, parts))
                 .is_err()
             {
                 return;
@@ -173,10 +196,20 @@ fn io(p: &Path, e: std::io::Error) -> VidtError {
     }
 }
 
-/// Writes weights then state, each to a temporary file renamed into place: a run killed at any
-/// moment leaves the previous complete checkpoint (the state names the epoch its weights hold).
-fn save_checkpoint<B: VidtBackend>(dir: &Path, model: &Vidt<B>, state: &TrainState) -> Result<()> {
+/// Writes the optimizer state, the weights, then the state file, each to a temporary file
+/// renamed into place: a run killed at any moment leaves the previous complete checkpoint (the
+/// state file names the epoch whose files it uses).
+fn save_checkpoint<B: VidtBackend>(
+    dir: &Path,
+    model: &Vidt<B>,
+    optim_state: &BTreeMap<String, WeightTensor>,
+    state: &TrainState,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let tmp = dir.join(".optimizer.safetensors.tmp");
+    crate::weights::write_safetensors(&tmp, optim_state, &[])?;
+    let final_o = optimizer_state_path(dir, state.epoch);
+    std::fs::rename(&tmp, &final_o).map_err(|e| io(&final_o, e))?;
     let weights = model.to_weights()?;
     let map = weights
         .iter()
@@ -197,6 +230,7 @@ fn save_checkpoint<B: VidtBackend>(dir: &Path, model: &Vidt<B>, state: &TrainSta
     // The previous epoch's weights are no longer referenced.
     if state.epoch > 1 {
         let _ = std::fs::remove_file(checkpoint_weights_path(dir, state.epoch - 1));
+        let _ = std::fs::remove_file(optimizer_state_path(dir, state.epoch - 1));
     }
     Ok(())
 }
@@ -213,15 +247,34 @@ pub fn read_checkpoint(dir: &Path) -> Result<(TrainState, WeightMap)> {
     Ok((state, w))
 }
 
-/// Trains `model` (already on `device`) and writes checkpoints to `out`. `state` continues a
-/// run (from [`read_checkpoint`]) or starts one. Returns the final state.
+/// The Adam moments saved with the checkpoint after `epoch` epochs, if that file exists
+/// (checkpoints of older versions have none).
+pub fn read_optimizer_state(
+    dir: &Path,
+    epoch: usize,
+) -> Result<Option<BTreeMap<String, WeightTensor>>> {
+    let p = optimizer_state_path(dir, epoch);
+    if !p.is_file() {
+        return Ok(None);
+    }
+    let w = WeightMap::from_file(&p)?;
+    Ok(Some(
+        w.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+    ))
+}
+
+/// Trains `model` (on `devices[0]`) and writes checkpoints to `out`. Several devices train data
+/// parallel: each batch is split over them. `state` continues a run (from [`read_checkpoint`],
+/// with the optimizer state from [`read_optimizer_state`]) or starts one. Returns the final
+/// state.
 pub fn fit<B>(
     mut model: Vidt<B>,
     mut state: TrainState,
+    optim_state: Option<&BTreeMap<String, WeightTensor>>,
     train: &Dataset,
     val: Option<&Dataset>,
     out: &Path,
-    device: &B::Device,
+    devices: &[B::Device],
 ) -> Result<TrainState>
 where
     B: AutodiffBackend + VidtBackend,
@@ -229,19 +282,26 @@ where
     Vidt<B>: AutodiffModule<B, InnerModule = Vidt<B::InnerBackend>>,
 {
     let o = state.options.clone();
-    if train.samples.is_empty() || o.batch_size == 0 || o.scales.is_empty() {
+    if train.samples.is_empty() || o.batch_size == 0 || o.scales.is_empty() || devices.is_empty() {
         return Err(VidtError::Input {
             name: "training data".into(),
-            reason: "no samples, batch size 0 or no scales".into(),
+            reason: "no samples, batch size 0, no scales or no device".into(),
         });
     }
+    let device = &devices[0];
     let steps_per_epoch = train.samples.len().div_ceil(o.batch_size);
     let total = steps_per_epoch * o.epochs;
-    // Adam's moments are not part of the checkpoint: a resumed run restarts them.
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(o.weight_decay)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(o.clip_norm)))
-        .init::<B, Vidt<B>>();
+    let mut optim = VidtOptim::new(&model, o.weight_decay, o.clip_norm);
+    match optim_state {
+        Some(s) => {
+            let n = optim.load_state(&model, s)?;
+            eprintln!("optimizer state restored for {n} tensors");
+        }
+        None if state.step > 0 => {
+            eprintln!("no optimizer state in the checkpoint: Adam's moments restart");
+        }
+        None => {}
+    }
     let criterion = Criterion::default();
     // The teacher is loaded on the autodiff backend, then moved to its inner backend.
     let teacher_model = match &o.teacher {
@@ -260,21 +320,24 @@ where
         let start = Instant::now();
         let (mut loss_sum, mut images) = (0.0f32, 0usize);
         let mut step_in_epoch = 0;
-        for batch in epoch_batches(train, &o, epoch) {
-            let batch = batch?;
-            let b = batch.shape[0];
-            let x = Tensor::<B, 4>::from_data(TensorData::new(batch.data, batch.shape), device);
+        let bar = Progress::new(steps_per_epoch, epoch, o.epochs);
+        for batch in epoch_batches(train, &o, epoch, devices.len()) {
+            let shards: Vec<Shard<B>> = batch?
+                .into_iter()
+                .zip(devices)
+                .map(|(b, dev)| Shard {
+                    images: Tensor::from_data(TensorData::new(b.data, b.shape), dev),
+                    mask: b.mask,
+                    targets: b.targets,
+                })
+                .collect();
+            let b: usize = shards.iter().map(|s| s.targets.len()).sum();
+            for (i, dev) in devices.iter().enumerate() {
+                B::seed(dev, step_seed(o.seed, state.step, i));
+            }
             let lr = lr_at(&o, state.step, total);
-            let (m, step_loss) = train_step(
-                model,
-                &mut optim,
-                lr,
-                x,
-                &batch.mask,
-                &batch.targets,
-                &criterion,
-                teacher.as_ref(),
-            )?;
+            let (m, step_loss) =
+                train_step(model, &mut optim, lr, shards, &criterion, teacher.as_ref())?;
             let loss = step_loss.total;
             model = m;
             state.step += 1;
@@ -286,20 +349,25 @@ where
                 .distil
                 .map(|d| format!(" distil {d:.4}"))
                 .unwrap_or_default();
+            let rate = images as f32 / start.elapsed().as_secs_f32();
             let line = format!(
-                "epoch {}/{} step {step_in_epoch}/{steps_per_epoch} (total {}/{total}) loss {loss:.4}{distil} lr {lr:.2e} {:.2} img/s",
+                "epoch {}/{} step {step_in_epoch}/{steps_per_epoch} (total {}/{total}) loss {loss:.4}{distil} grad-norm {:.3} lr {lr:.2e} {rate:.2} img/s",
                 epoch + 1,
                 o.epochs,
                 state.step,
-                images as f32 / start.elapsed().as_secs_f32()
+                step_loss.grad_norm,
             );
-            eprintln!("{line}");
+            bar.step(
+                &line,
+                &format!("loss {loss:.4}{distil} lr {lr:.2e} {rate:.2} img/s"),
+            );
             append_log(out, &line)?;
             if o.abort_after_steps == Some(steps_here) {
                 eprintln!("aborting after {steps_here} steps (--abort-after-steps)");
                 std::process::exit(3);
             }
         }
+        bar.finish();
         let images_per_s = images as f32 / start.elapsed().as_secs_f32();
         let (val_loss, val_stats) = match val {
             Some(v) => {
@@ -332,9 +400,59 @@ where
         append_log(out, &line)?;
         state.epoch = epoch + 1;
         state.history.push(log);
-        save_checkpoint(out, &model, &state)?;
+        save_checkpoint(out, &model, &optim.state(&model)?, &state)?;
     }
     Ok(state)
+}
+
+/// The RNG seed of step `step` on replica `replica`: a function of the run's seed only, so
+/// dropout and drop-path masks do not depend on where a run was resumed.
+fn step_seed(seed: u64, step: usize, replica: usize) -> u64 {
+    let mut x = seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((replica as u64) << 48);
+    // splitmix64 finalizer: nearby steps get unrelated seeds.
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Per-epoch progress: a bar when stderr is a terminal, else one line per step (logs, CI).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(steps: usize, epoch: usize, epochs: usize) -> Self {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Self { bar: None };
+        }
+        let bar = indicatif::ProgressBar::new(steps as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} {elapsed_precise}<{eta_precise} {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
+        Self { bar: Some(bar) }
+    }
+
+    fn step(&self, line: &str, short: &str) {
+        match &self.bar {
+            Some(b) => {
+                b.set_message(short.to_string());
+                b.inc(1);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish();
+        }
+    }
 }
 
 /// Appends a line to `dir/train.log` (the run's log, kept across resumes).
@@ -353,6 +471,11 @@ fn append_log(dir: &Path, line: &str) -> Result<()> {
 /// The directory's checkpoint, if it has one.
 pub fn has_checkpoint(dir: &Path) -> bool {
     dir.join("state.json").is_file()
+}
+
+/// The optimizer state (Adam moments by parameter path) of the checkpoint after `epoch` epochs.
+pub fn optimizer_state_path(dir: &Path, epoch: usize) -> PathBuf {
+    dir.join(format!("optimizer-{epoch:04}.safetensors"))
 }
 
 /// The weights file of the checkpoint after `epoch` epochs.

@@ -11,6 +11,7 @@ pub mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fit;
 pub mod matcher;
+pub mod optim;
 pub mod step;
 pub mod synth;
 
