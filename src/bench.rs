@@ -156,3 +156,109 @@ pub fn bench_kernels<B: VidtBackend>(dev: &B::Device, runs: usize) -> Vec<OpTimi
     }
     out
 }
+
+/// Training throughput with `r` data-parallel replicas, for each `r` in `replicas`.
+#[derive(Debug, Serialize)]
+pub struct TrainTiming {
+    pub replicas: usize,
+    pub ms_per_step: f64,
+    pub images_per_s: f64,
+    /// Against the first entry (the baseline, usually one replica).
+    pub ratio: f64,
+}
+
+/// Times full training steps (forward with aux outputs, criterion, backward, AdamW) of a
+/// freshly initialized `preset` model on `batch` synthetic `size`² images: median of `steps`
+/// after one warm-up step, for each replica count (replica `i` on device ordinal `i`; a
+/// one-device backend gives every replica that device).
+pub fn bench_train<B>(
+    preset: &str,
+    size: usize,
+    batch: usize,
+    steps: usize,
+    replicas: &[usize],
+) -> crate::error::Result<Vec<TrainTiming>>
+where
+    B: burn::tensor::backend::AutodiffBackend + VidtBackend,
+    B::InnerBackend: VidtBackend,
+    crate::Vidt<B>: burn::module::AutodiffModule<B>,
+{
+    use crate::train::step::{Shard, train_step};
+    use crate::train::{Target, criterion::Criterion, optim::VidtOptim, synth};
+    let mut cfg = crate::VidtConfig::preset(preset)?;
+    cfg.num_classes = 4;
+    let weights = crate::model::init::initial_weights(&cfg, 1);
+    let mut rng = synth::Rng::new(11);
+    let images: Vec<(Vec<f32>, Target)> = (0..batch)
+        .map(|_| {
+            let (img, objects) = synth::image(&mut rng, size as u32, size as u32, 4);
+            let b = crate::preprocess::make_batch(std::slice::from_ref(&img), size, size);
+            let s = size as f32;
+            let target = Target {
+                labels: objects.iter().map(|o| o.category).collect(),
+                boxes: objects
+                    .iter()
+                    .map(|o| {
+                        let [x0, y0, x1, y1] = o.bbox;
+                        [
+                            (x0 + x1) / 2.0 / s,
+                            (y0 + y1) / 2.0 / s,
+                            (x1 - x0) / s,
+                            (y1 - y0) / s,
+                        ]
+                    })
+                    .collect(),
+            };
+            (b.data, target)
+        })
+        .collect();
+    let default: B::Device = Default::default();
+    let mut rows: Vec<TrainTiming> = Vec::new();
+    for &r in replicas {
+        let r = r.clamp(1, batch);
+        let ordinals: Vec<u16> = (0..r as u16).collect();
+        let devices = crate::backend::devices::<B>(&default, &ordinals);
+        let mut model = crate::Vidt::<B>::load(&weights, &cfg, &devices[0])?;
+        let mut optim = VidtOptim::new(&model, 1e-4, 0.1);
+        let criterion = Criterion::default();
+        let per = batch.div_ceil(r);
+        let mut times = Vec::new();
+        for step in 0..=steps.max(1) {
+            let shards: Vec<Shard<B>> = images
+                .chunks(per)
+                .zip(&devices)
+                .map(|(part, dev)| {
+                    let data: Vec<f32> = part.iter().flat_map(|(d, _)| d.clone()).collect();
+                    Shard {
+                        images: Tensor::from_data(
+                            TensorData::new(data, [part.len(), 3, size, size]),
+                            dev,
+                        ),
+                        mask: crate::PixelMask::zeros(part.len(), size, size),
+                        targets: part.iter().map(|(_, t)| t.clone()).collect(),
+                    }
+                })
+                .collect();
+            let start = Instant::now();
+            // The step reads its loss back, which waits for the device.
+            let (m, _) = train_step(model, &mut optim, 1e-4, shards, &criterion, None)?;
+            model = m;
+            for d in &devices {
+                let _ = B::sync(d);
+            }
+            if step > 0 {
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        let ms = times[times.len() / 2];
+        let base = rows.first().map(|b| b.ms_per_step).unwrap_or(ms);
+        rows.push(TrainTiming {
+            replicas: r,
+            ms_per_step: ms,
+            images_per_s: batch as f64 / ms * 1e3,
+            ratio: base / ms,
+        });
+    }
+    Ok(rows)
+}

@@ -56,8 +56,10 @@ enum Cmd {
     Detect {
         #[arg(required = true)]
         images: Vec<PathBuf>,
+        /// Default: the demo model, models/demo.vidt (a pico ViDT trained on `vidt synth`
+        /// shapes: square, disc, triangle; see README).
         #[arg(long)]
-        weights: PathBuf,
+        weights: Option<PathBuf>,
         #[arg(long, default_value_t = 0.5)]
         threshold: f32,
         /// Write annotated copies of the images here.
@@ -235,6 +237,24 @@ enum BenchCmd {
         #[arg(long)]
         reference_ops: bool,
     },
+    /// Training throughput (images/s): full steps of a freshly initialized model on synthetic
+    /// images, median of --steps after a warm-up, per replica count (data parallel over device
+    /// ordinals 0..r), with each count's speed relative to the first.
+    Train {
+        #[arg(long, default_value = "pico")]
+        preset: String,
+        #[arg(long, default_value = backend::default_name())]
+        device: String,
+        #[arg(long, default_value_t = 160)]
+        size: usize,
+        #[arg(long, default_value_t = 4)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        /// Replica counts to time, comma separated (the first is the baseline).
+        #[arg(long, default_value = "1")]
+        replicas: String,
+    },
 }
 
 fn main() {
@@ -280,6 +300,10 @@ fn run(cli: Cli) -> Result<()> {
                 dec_layers,
             };
             let resize = (size, max_size);
+            let weights = match weights {
+                Some(w) => w,
+                None => default_model()?,
+            };
             with_backend!(device.as_str(), |B, dev| detect::<B>(
                 &images,
                 &weights,
@@ -459,6 +483,39 @@ fn run(cli: Cli) -> Result<()> {
                 runs,
                 reference_ops
             ))
+        }
+        Cmd::Bench {
+            what:
+                BenchCmd::Train {
+                    preset,
+                    device,
+                    size,
+                    batch_size,
+                    steps,
+                    replicas,
+                },
+        } => {
+            let replicas = replicas
+                .split(',')
+                .map(|s| s.trim().parse::<usize>())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .context("--replicas: comma-separated counts")?;
+            with_backend!(device.as_str(), |B, _dev| {
+                let rows = vidt::bench::bench_train::<burn::backend::Autodiff<B>>(
+                    &preset, size, batch_size, steps, &replicas,
+                )?;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({
+                        "device": device,
+                        "preset": preset,
+                        "size": size,
+                        "batch_size": batch_size,
+                        "rows": rows,
+                    }))?
+                );
+                Ok(())
+            })
         }
     }
 }
@@ -644,6 +701,19 @@ where
         )?
     );
     Ok(())
+}
+
+/// The committed demo model (found from the source tree this binary was built from).
+fn default_model() -> Result<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.vidt");
+    if !p.is_file() {
+        bail!(
+            "no --weights given and the default model {} is missing (it is part of the \
+             repository: restore it, or pass --weights)",
+            p.display()
+        );
+    }
+    Ok(p)
 }
 
 fn info(weights: &Path) -> Result<()> {
