@@ -376,3 +376,70 @@ fn trains_data_parallel_from_the_command_line() {
     assert!(state.history[0].train_loss.is_finite());
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Fine-tuning to a new class count re-initializes the class heads (fresh, focal prior) and keeps
+/// every other tensor of the checkpoint; `vidt train --init W --num-classes N` trains it.
+#[test]
+fn fine_tuning_to_new_classes_reinitializes_only_the_class_heads() {
+    let w = checkpoint();
+    let cfg = vidt::VidtConfig::infer(&w).unwrap();
+    assert_ne!(cfg.num_classes, 4);
+    let (cfg4, w4) = vidt::model::init::with_new_classes(&w, &cfg, 4, 1);
+    assert_eq!(vidt::VidtConfig::infer(&w4).unwrap().num_classes, 4);
+    assert_eq!(cfg4.num_classes, 4);
+    let mut heads = 0;
+    for (k, t) in w.iter() {
+        if k.starts_with("class_embed.") {
+            let n = w4.require(k).unwrap();
+            assert_eq!(n.shape[0], 4, "{k}");
+            if k.ends_with(".bias") {
+                let prior = -((1.0f32 - 0.01) / 0.01).ln();
+                assert!(n.data.iter().all(|&v| (v - prior).abs() < 1e-6), "{k}");
+            }
+            heads += 1;
+        } else {
+            assert_eq!(w4.require(k).unwrap(), t, "{k} changed");
+        }
+    }
+    assert_eq!(heads, 2 * (cfg.dec_layers + 1));
+    vidt::Vidt::<B>::load(&w4, &cfg4, &cpu()).unwrap();
+
+    let root = std::env::temp_dir().join(format!("vidt-ft-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (data, out) = (root.join("data"), root.join("run"));
+    run_ok(
+        vidt()
+            .args([
+                "synth", "--images", "2", "--seed", "5", "--size", "64x64", "--out",
+            ])
+            .arg(&data),
+    );
+    run_ok(
+        vidt()
+            .args([
+                "train",
+                "--device",
+                "cpu",
+                "--num-classes",
+                "4",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "2",
+                "--scales",
+                "64",
+                "--max-size",
+                "64",
+                "--init",
+            ])
+            .arg(fixture_path("vidt_nano_perturbed.pth"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out),
+    );
+    let (state, trained) = vidt::train::fit::read_checkpoint(&out).unwrap();
+    assert_eq!(state.config.num_classes, 4);
+    assert_eq!(vidt::VidtConfig::infer(&trained).unwrap().num_classes, 4);
+    let _ = std::fs::remove_dir_all(&root);
+}

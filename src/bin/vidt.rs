@@ -90,10 +90,11 @@ enum Cmd {
         /// nano, tiny, small, base, or pico (ours, small enough to train on a CPU).
         #[arg(long, default_value = "nano")]
         preset: String,
-        /// Number of class outputs of a model trained from scratch (labels are the dataset's
-        /// category ids, so at least the largest id + 1; official 91).
-        #[arg(long, default_value_t = 91)]
-        num_classes: usize,
+        /// Number of class outputs (labels are the dataset's category ids, so at least the
+        /// largest id + 1). From scratch: default 91 (official). With --init: default the
+        /// checkpoint's; another count re-initializes only the class heads (fine-tuning).
+        #[arg(long)]
+        num_classes: Option<usize>,
         /// Start from these weights (an official checkpoint, or one of ours).
         #[arg(long)]
         init: Option<PathBuf>,
@@ -618,7 +619,7 @@ struct TrainJob {
     data: PathBuf,
     val: Option<PathBuf>,
     preset: String,
-    num_classes: usize,
+    num_classes: Option<usize>,
     init: Option<PathBuf>,
     resume: bool,
     out: PathBuf,
@@ -658,11 +659,22 @@ where
         let (config, weights) = match &job.init {
             Some(p) => {
                 let w = WeightMap::from_file(p)?;
-                (VidtConfig::infer(&w)?, w)
+                let cfg = VidtConfig::infer(&w)?;
+                match job.num_classes {
+                    Some(n) if n != cfg.num_classes => {
+                        eprintln!(
+                            "{}: {} classes -> {n}: class heads re-initialized",
+                            p.display(),
+                            cfg.num_classes
+                        );
+                        vidt::model::init::with_new_classes(&w, &cfg, n, job.options.seed)
+                    }
+                    _ => (cfg, w),
+                }
             }
             None => {
                 let mut cfg = VidtConfig::preset(&job.preset)?;
-                cfg.num_classes = job.num_classes;
+                cfg.num_classes = job.num_classes.unwrap_or(91);
                 let w = vidt::model::init::initial_weights(&cfg, job.options.seed);
                 (cfg, w)
             }

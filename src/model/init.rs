@@ -102,3 +102,29 @@ pub fn initial_weights(cfg: &VidtConfig, seed: u64) -> WeightMap {
     }
     w
 }
+
+/// Fine-tuning to another class count: `w` (a checkpoint of configuration `cfg`) with only the
+/// class heads (`class_embed.*`) re-initialized for `num_classes` outputs, as a fresh model's
+/// (focal prior on the bias); every other tensor is kept.
+pub fn with_new_classes(
+    w: &WeightMap,
+    cfg: &VidtConfig,
+    num_classes: usize,
+    seed: u64,
+) -> (VidtConfig, WeightMap) {
+    let mut cfg = cfg.clone();
+    cfg.num_classes = num_classes;
+    let fresh = initial_weights(&cfg, seed);
+    let mut out = WeightMap::new();
+    for (k, t) in w.iter() {
+        if !k.starts_with("class_embed.") {
+            out.insert(k.to_string(), t.clone());
+        }
+    }
+    for (k, t) in fresh.iter() {
+        if k.starts_with("class_embed.") {
+            out.insert(k.to_string(), t.clone());
+        }
+    }
+    (cfg, out)
+}

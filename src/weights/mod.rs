@@ -27,7 +27,7 @@ pub use model_file::{ModelFile, read_model_file, write_model_file};
 pub use safetensors_io::{StoreDtype, safetensors_bytes, write_safetensors, write_safetensors_as};
 
 /// One tensor of a checkpoint, upcast to f32, row-major.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WeightTensor {
     pub shape: Vec<usize>,
     pub data: Vec<f32>,
