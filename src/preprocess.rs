@@ -62,29 +62,38 @@ pub struct Batch {
 pub fn make_batch(images: &[RgbImage], size: usize, max_size: usize) -> Batch {
     let resized: Vec<RgbImage> = images
         .iter()
-        .map(|im| {
-            let (h, w) = resized_size(im.height() as usize, im.width() as usize, size, max_size);
-            if (h, w) == (im.height() as usize, im.width() as usize) {
-                im.clone()
-            } else {
-                image::imageops::resize(im, w as u32, h as u32, FilterType::Triangle)
-            }
-        })
+        .map(|im| resize_shorter(im, size, max_size))
         .collect();
-    let hmax = resized
+    let mut b = pad_batch(&resized);
+    b.original_sizes = images
+        .iter()
+        .map(|i| (i.height() as usize, i.width() as usize))
+        .collect();
+    b
+}
+
+/// The official `RandomResize([size], max_size)` of one image (bilinear).
+pub fn resize_shorter(im: &RgbImage, size: usize, max_size: usize) -> RgbImage {
+    let (h, w) = resized_size(im.height() as usize, im.width() as usize, size, max_size);
+    if (h, w) == (im.height() as usize, im.width() as usize) {
+        im.clone()
+    } else {
+        image::imageops::resize(im, w as u32, h as u32, FilterType::Triangle)
+    }
+}
+
+/// Normalizes `images` as they are and zero-pads them to one batch (mask 1 = padded).
+pub fn pad_batch(images: &[RgbImage]) -> Batch {
+    let hmax = images
         .iter()
         .map(|i| i.height() as usize)
         .max()
         .unwrap_or(0);
-    let wmax = resized
-        .iter()
-        .map(|i| i.width() as usize)
-        .max()
-        .unwrap_or(0);
+    let wmax = images.iter().map(|i| i.width() as usize).max().unwrap_or(0);
     let b = images.len();
     let mut data = vec![0f32; b * 3 * hmax * wmax];
     let mut mask = vec![1u8; b * hmax * wmax];
-    for (bi, im) in resized.iter().enumerate() {
+    for (bi, im) in images.iter().enumerate() {
         for (x, y, p) in im.enumerate_pixels() {
             let (x, y) = (x as usize, y as usize);
             for c in 0..3 {

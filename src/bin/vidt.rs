@@ -116,6 +116,9 @@ enum Cmd {
         scales: String,
         #[arg(long, default_value_t = 1333)]
         max_size: usize,
+        /// Resize only: no resize-crop-resize branch (official: half of the images take it).
+        #[arg(long)]
+        no_crop: bool,
         #[arg(long, default_value = backend::default_name())]
         device: String,
         /// Data parallel over these device ordinals of --device (e.g. `0,1,2,3` for four CUDA
@@ -385,6 +388,7 @@ fn run(cli: Cli) -> Result<()> {
             warmup_steps,
             scales,
             max_size,
+            no_crop,
             device,
             devices,
             seed,
@@ -409,6 +413,7 @@ fn run(cli: Cli) -> Result<()> {
                 warmup_steps,
                 scales,
                 max_size,
+                crop: (!no_crop).then(Default::default),
                 seed,
                 teacher,
                 distil_coef,

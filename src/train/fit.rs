@@ -14,9 +14,11 @@ use std::time::Instant;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
+use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use super::Target;
+use super::augment::{CropBranch, augment};
 use super::criterion::Criterion;
 use super::dataset::{Dataset, Sample};
 use super::optim::VidtOptim;
@@ -26,7 +28,7 @@ use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::model::{PixelMask, Vidt};
 use crate::ops::VidtBackend;
-use crate::preprocess::{load_image, make_batch};
+use crate::preprocess::{load_image, pad_batch};
 use crate::weights::{WeightMap, WeightTensor};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -42,6 +44,10 @@ pub struct TrainOptions {
     /// Shorter-side sizes to pick from (official: 480..=800 step 32).
     pub scales: Vec<usize>,
     pub max_size: usize,
+    /// The resize-crop-resize branch, taken for half of the images (official); `None` resizes
+    /// only (runs recorded before the branch existed read as `None`).
+    #[serde(default)]
+    pub crop: Option<CropBranch>,
     pub seed: u64,
     /// Frozen teacher checkpoint for token-matching distillation (any ViDT size).
     #[serde(default)]
@@ -66,6 +72,7 @@ impl Default for TrainOptions {
             warmup_steps: 0,
             scales: (480..=800).step_by(32).collect(),
             max_size: 1333,
+            crop: Some(CropBranch::default()),
             seed: 42,
             teacher: None,
             distil_coef: default_distil_coef(),
@@ -116,45 +123,44 @@ struct Batch {
     targets: Vec<Target>,
 }
 
-/// A batch split into `parts` shards of near-equal size (each padded on its own), or one.
-fn load_shards(
+/// Augmented images and targets of one batch (the loader thread's random draws, in order).
+fn load_augmented(
     samples: &[&Sample],
-    scale: usize,
-    max_size: usize,
-    flips: &[bool],
-    parts: usize,
-) -> Result<Vec<Batch>> {
-    let per = samples.len().div_ceil(parts.max(1));
+    o: &TrainOptions,
+    rng: &mut Rng,
+) -> Result<Vec<(RgbImage, Target)>> {
     samples
-        .chunks(per.max(1))
-        .zip(flips.chunks(per.max(1)))
-        .map(|(s, f)| load_batch(s, scale, max_size, f))
+        .iter()
+        .map(|s| {
+            let img = load_image(&s.path)?;
+            Ok(augment(
+                img,
+                s.target(),
+                &o.scales,
+                o.max_size,
+                o.crop.as_ref(),
+                rng,
+            ))
+        })
         .collect()
 }
 
-fn load_batch(samples: &[&Sample], scale: usize, max_size: usize, flips: &[bool]) -> Result<Batch> {
-    let mut images = Vec::with_capacity(samples.len());
-    let mut targets = Vec::with_capacity(samples.len());
-    for (s, &flip) in samples.iter().zip(flips) {
-        let mut img = load_image(&s.path)?;
-        let mut t = s.target();
-        if flip {
-            image::imageops::flip_horizontal_in_place(&mut img);
-            for b in &mut t.boxes {
-                b[0] = 1.0 - b[0];
+/// The batch split into `parts` shards of near-equal size, each padded on its own.
+fn into_shards(items: Vec<(RgbImage, Target)>, parts: usize) -> Vec<Batch> {
+    let per = items.len().div_ceil(parts.max(1)).max(1);
+    items
+        .chunks(per)
+        .map(|part| {
+            let images: Vec<RgbImage> = part.iter().map(|(i, _)| i.clone()).collect();
+            let b = pad_batch(&images);
+            Batch {
+                data: b.data,
+                shape: b.shape,
+                mask: b.mask,
+                targets: part.iter().map(|(_, t)| t.clone()).collect(),
             }
-        }
-        images.push(img);
-        targets.push(t);
-    }
-    // Boxes are normalized to each image, so the resize leaves them unchanged.
-    let b = make_batch(&images, scale, max_size);
-    Ok(Batch {
-        data: b.data,
-        shape: b.shape,
-        mask: b.mask,
-        targets,
-    })
+        })
+        .collect()
 }
 
 /// Shuffled, augmented batches of one epoch, each split into `parts` shards, loaded on a
@@ -176,12 +182,8 @@ fn epoch_batches(
         }
         for chunk in order.chunks(o.batch_size) {
             let picked: Vec<&Sample> = chunk.iter().map(|&i| &samples[i]).collect();
-            let scale = o.scales[rng.below(o.scales.len())];
-            let flips: Vec<bool> = picked.iter().map(|_| rng.unit() < 0.5).collect();
-            if tx
-                .send(load_shards(&picked, scale, o.max_size, &flips, parts))
-                .is_err()
-            {
+            let batch = load_augmented(&picked, &o, &mut rng).map(|b| into_shards(b, parts));
+            if tx.send(batch).is_err() {
                 return;
             }
         }

@@ -1,6 +1,7 @@
 //! Training: Hungarian matching, the ViDT set criterion (focal class loss, L1 and GIoU box
 //! losses on the final and every auxiliary output), token-matching distillation.
 
+pub mod augment;
 pub mod boxes;
 pub mod criterion;
 #[cfg(not(target_arch = "wasm32"))]
