@@ -8,7 +8,7 @@ use crate::error::{Result, VidtError};
 use crate::model::{ForwardOptions, PixelMask, Vidt, VidtOutput};
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
-use crate::postprocess::{Detection, postprocess};
+use crate::postprocess::{Detection, PostDefaults, nms, postprocess};
 use crate::weights::{LoadedModel, WeightMap};
 
 pub struct Detector<B: VidtBackend> {
@@ -19,6 +19,8 @@ pub struct Detector<B: VidtBackend> {
     pub ops: OpImpl,
     /// Shorter image side to resize to: the model file's, else the official 800.
     pub input_size: usize,
+    /// The model file's display recommendations (threshold, NMS), if any.
+    pub post: PostDefaults,
 }
 
 /// The official evaluation's shorter side.
@@ -33,6 +35,8 @@ pub struct DetectOptions {
     pub top_k: usize,
     /// Decoder layers to run (all when `None`).
     pub dec_layers: Option<usize>,
+    /// Class-wise NMS at this IoU (`None`: none, as the official post-processing).
+    pub nms_iou: Option<f32>,
 }
 
 impl Default for DetectOptions {
@@ -41,6 +45,7 @@ impl Default for DetectOptions {
             threshold: 0.5,
             top_k: 100,
             dec_layers: None,
+            nms_iou: None,
         }
     }
 }
@@ -50,7 +55,17 @@ impl<B: VidtBackend> Detector<B> {
     pub fn from_weights(w: &WeightMap, device: &B::Device) -> Result<Self> {
         let config = VidtConfig::infer(w)?;
         let names = crate::coco::default_class_names(config.num_classes);
-        Self::build(w, config, names, None, device)
+        Self::build(w, config, names, None, PostDefaults::default(), device)
+    }
+
+    /// Default options: the model's recommendations where it has them, else the defaults.
+    pub fn default_options(&self) -> DetectOptions {
+        let d = DetectOptions::default();
+        DetectOptions {
+            threshold: self.post.threshold.unwrap_or(d.threshold),
+            nms_iou: self.post.nms_iou,
+            ..d
+        }
     }
 
     /// Builds a loaded model (configuration and class names as stored or inferred).
@@ -60,6 +75,7 @@ impl<B: VidtBackend> Detector<B> {
             m.config.clone(),
             m.classes.clone(),
             m.input_size,
+            m.post,
             device,
         )
     }
@@ -69,6 +85,7 @@ impl<B: VidtBackend> Detector<B> {
         config: VidtConfig,
         names: Vec<String>,
         input_size: Option<usize>,
+        post: PostDefaults,
         device: &B::Device,
     ) -> Result<Self> {
         Ok(Self {
@@ -78,6 +95,7 @@ impl<B: VidtBackend> Detector<B> {
             device: device.clone(),
             ops: OpImpl::Auto,
             input_size: input_size.unwrap_or(DEFAULT_INPUT_SIZE),
+            post,
         })
     }
 
@@ -146,7 +164,7 @@ impl<B: VidtBackend> Detector<B> {
             .iter()
             .enumerate()
             .map(|(bi, &size)| {
-                postprocess(
+                let dets: Vec<Detection> = postprocess(
                     &logits[bi * q * c..(bi + 1) * q * c],
                     &boxes[bi * q * 4..(bi + 1) * q * 4],
                     c,
@@ -156,7 +174,11 @@ impl<B: VidtBackend> Detector<B> {
                 )
                 .into_iter()
                 .filter(|d| d.score >= opts.threshold)
-                .collect()
+                .collect();
+                match opts.nms_iou {
+                    Some(t) => nms(dets, t),
+                    None => dets,
+                }
             })
             .collect()
     }

@@ -35,8 +35,11 @@ export interface Detection {
 }
 /** Options of `Detector.detect`. */
 export interface DetectOptions {
-  /** Keep detections scoring at least this (default 0.5). */
+  /** Keep detections scoring at least this (default: the model's recommendation, else 0.5). */
   threshold?: number;
+  /** Class-wise NMS at this IoU; null: none (default: the model's recommendation, else none,
+   *  as the official post-processing). */
+  nmsIou?: number | null;
   /** At most this many detections (default 100). */
   topK?: number;
   /** Run only the first K decoder layers: faster, less accurate (default: all). */
@@ -97,6 +100,8 @@ pub struct Detector {
     input_size: usize,
     decoder_layers: usize,
     preset: String,
+    /// Defaults of `detect` (the model file's recommendations where it has them).
+    defaults: DetectOptions,
 }
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
@@ -241,7 +246,11 @@ impl Detector {
                 crate::Detector::from_loaded(&loaded, &Default::default()).map_err(js_error)?,
             ),
         };
-        let (input_size, config) = on_engine!(&engine, |d| (d.input_size, d.config.clone()));
+        let (input_size, config, defaults) = on_engine!(&engine, |d| (
+            d.input_size,
+            d.config.clone(),
+            d.default_options()
+        ));
         Ok(Detector {
             engine: RefCell::new(Some(Rc::new(engine))),
             backend: backend.into(),
@@ -249,7 +258,21 @@ impl Detector {
             input_size,
             decoder_layers: config.dec_layers,
             preset: config.preset.unwrap_or_else(|| "custom".into()),
+            defaults,
         })
+    }
+
+    /// `detect`'s default threshold: the model's recommendation, else 0.5.
+    #[wasm_bindgen(getter)]
+    pub fn threshold(&self) -> f32 {
+        self.defaults.threshold
+    }
+
+    /// The class-wise NMS IoU `detect` applies by default (the model's recommendation), or
+    /// `undefined` (none, as the official post-processing).
+    #[wasm_bindgen(getter, js_name = nmsIou)]
+    pub fn nms_iou(&self) -> Option<f32> {
+        self.defaults.nms_iou
     }
 
     /// `"webgpu"` or `"cpu"`: where this detector runs.
@@ -316,14 +339,14 @@ impl Detector {
         } else {
             check_keys(
                 options,
-                &["threshold", "topK", "decoderLayers", "inputSize"],
+                &["threshold", "topK", "decoderLayers", "inputSize", "nmsIou"],
                 "detect",
             )?;
             serde_wasm_bindgen::from_value(options.clone())
                 .map_err(|e| JsError::new(&format!("bad detect options: {e}")))?
         };
         let bad = |what: String| Err(JsError::new(&format!("bad detect options: {what}")));
-        let threshold = o.threshold.unwrap_or(0.5);
+        let threshold = o.threshold.unwrap_or(self.defaults.threshold as f64);
         if !(0.0..=1.0).contains(&threshold) {
             return bad(format!("threshold {threshold} is not in [0, 1]"));
         }
@@ -343,6 +366,13 @@ impl Detector {
                 ));
             }
         };
+        // null turns the model's NMS off; a number sets the IoU.
+        let nms_iou = match o.nms_iou {
+            None => self.defaults.nms_iou,
+            Some(None) => None,
+            Some(Some(t)) if t > 0.0 && t <= 1.0 => Some(t as f32),
+            Some(Some(t)) => return bad(format!("nmsIou {t} is not in (0, 1]")),
+        };
         let size = o.input_size.unwrap_or(self.input_size as f64);
         if !(32.0..=2048.0).contains(&size) || size.fract() != 0.0 {
             return bad(format!("inputSize {size} is not an integer in 32..=2048"));
@@ -352,6 +382,7 @@ impl Detector {
                 threshold: threshold as f32,
                 top_k: top_k as usize,
                 dec_layers,
+                nms_iou,
             },
             size as usize,
         ))
@@ -425,6 +456,14 @@ struct JsDetectOptions {
     top_k: Option<f64>,
     decoder_layers: Option<f64>,
     input_size: Option<f64>,
+    /// Absent: the model's default; `null`: off.
+    #[serde(default, deserialize_with = "present")]
+    nms_iou: Option<Option<f64>>,
+}
+
+/// Tells an explicit `null` (`Some(None)`) from an absent key (`None`, via `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
 }
 
 #[derive(Serialize)]

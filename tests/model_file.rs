@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 use proptest::prelude::*;
 use vidt::config::SwinConfig;
+use vidt::postprocess::PostDefaults;
 use vidt::weights::model_file::{HEADER_LEN, read_model_file, write_model_file};
 use vidt::weights::{LoadedModel, StoreDtype, WeightMap};
 use vidt::{DetectOptions, Detector, VidtConfig};
@@ -77,6 +78,7 @@ fn f16_export_is_compact_and_detects_like_f32() {
         threshold: 0.0,
         top_k: 10,
         dec_layers: None,
+        nms_iou: None,
     };
     let sizes = vec![(1, 1); shape[0]];
     let d32 = full.detect(&x.data, shape, &mask, &sizes, opts).unwrap();
@@ -196,7 +198,18 @@ fn classes() -> Vec<String> {
 fn tiny_file() -> Vec<u8> {
     let cfg = tiny_config();
     let w = vidt::model::init::initial_weights(&cfg, 1);
-    write_model_file(&w, &cfg, &classes(), StoreDtype::F16, Some(192)).unwrap()
+    write_model_file(
+        &w,
+        &cfg,
+        &classes(),
+        StoreDtype::F16,
+        Some(192),
+        PostDefaults {
+            threshold: Some(0.4),
+            nms_iou: Some(0.7),
+        },
+    )
+    .unwrap()
 }
 
 fn err_of(bytes: &[u8]) -> String {
@@ -227,6 +240,18 @@ fn model_file_round_trip_and_clear_errors() {
         det.input_size, 192,
         "the file's input size is the detector's default"
     );
+    // So are its recommended threshold and NMS.
+    let d = det.default_options();
+    assert_eq!((d.threshold, d.nms_iou), (0.4, Some(0.7)));
+    let bad = PostDefaults {
+        threshold: Some(1.5),
+        nms_iou: None,
+    };
+    let w = vidt::model::init::initial_weights(&tiny_config(), 1);
+    let e = write_model_file(&w, &tiny_config(), &classes(), StoreDtype::F16, None, bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("threshold 1.5"), "{e}");
 
     let n = bytes.len();
     for cut in [0, 7, 8, 23, 24, 100, n / 2, n - 1] {
@@ -264,8 +289,24 @@ fn model_file_round_trip_and_clear_errors() {
     let w = vidt::model::init::initial_weights(&cfg, 1);
     let mut fewer = cfg.clone();
     fewer.dec_layers = 1;
-    let one = write_model_file(&w, &fewer, &classes(), StoreDtype::F32, None).unwrap();
-    let two = write_model_file(&w, &cfg, &classes(), StoreDtype::F32, None).unwrap();
+    let one = write_model_file(
+        &w,
+        &fewer,
+        &classes(),
+        StoreDtype::F32,
+        None,
+        Default::default(),
+    )
+    .unwrap();
+    let two = write_model_file(
+        &w,
+        &cfg,
+        &classes(),
+        StoreDtype::F32,
+        None,
+        Default::default(),
+    )
+    .unwrap();
     // Splice: the 1-layer file's metadata over the 2-layer file's tensors is not possible
     // byte-wise, so rewrite the metadata in place (same length: "dec_layers":2 -> 1).
     let mut tampered = two.clone();
@@ -284,21 +325,45 @@ fn model_file_round_trip_and_clear_errors() {
     assert!(read_model_file(&one, "one").is_ok());
 
     // Writer-side checks.
-    let e = write_model_file(&w, &cfg, &classes()[..2], StoreDtype::F16, None).unwrap_err();
+    let e = write_model_file(
+        &w,
+        &cfg,
+        &classes()[..2],
+        StoreDtype::F16,
+        None,
+        Default::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("2 class names"), "{e}");
     let mut big = w.clone();
     let key = "class_embed.0.weight";
     let mut t = big.require(key).unwrap().clone();
     t.data[3] = 1e6;
     big.insert(key, t);
-    let e = write_model_file(&big, &cfg, &classes(), StoreDtype::F16, None).unwrap_err();
+    let e = write_model_file(
+        &big,
+        &cfg,
+        &classes(),
+        StoreDtype::F16,
+        None,
+        Default::default(),
+    )
+    .unwrap_err();
     assert!(
         e.to_string().contains(key) && e.to_string().contains("overflows"),
         "{e}"
     );
     let mut missing = w.clone();
     missing.remove("backbone.det_token");
-    let e = write_model_file(&missing, &cfg, &classes(), StoreDtype::F16, None).unwrap_err();
+    let e = write_model_file(
+        &missing,
+        &cfg,
+        &classes(),
+        StoreDtype::F16,
+        None,
+        Default::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("backbone.det_token"), "{e}");
 
     // Through the file loaders, the path is named.

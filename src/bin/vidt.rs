@@ -60,8 +60,16 @@ enum Cmd {
         /// shapes: square, disc, triangle; see README).
         #[arg(long)]
         weights: Option<PathBuf>,
-        #[arg(long, default_value_t = 0.5)]
-        threshold: f32,
+        /// Minimum score. Default: the model file's recommendation, else 0.5.
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Class-wise NMS at this IoU (not in the official post-processing). Default: the
+        /// model file's recommendation, else none.
+        #[arg(long, conflicts_with = "no_nms")]
+        nms: Option<f32>,
+        /// No NMS even where the model file recommends it.
+        #[arg(long)]
+        no_nms: bool,
         /// Write annotated copies of the images here.
         #[arg(long)]
         output_dir: Option<PathBuf>,
@@ -198,6 +206,12 @@ enum Cmd {
         /// name per line (line i = label i). Default: as stored, else COCO's for 91 classes.
         #[arg(long)]
         classes: Option<PathBuf>,
+        /// Recommended score threshold, stored (detect and the browser default to it).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Recommended class-wise NMS IoU, stored (detect and the browser apply it by default).
+        #[arg(long)]
+        nms: Option<f32>,
     },
     /// Speed figures.
     Bench {
@@ -291,6 +305,8 @@ fn run(cli: Cli) -> Result<()> {
             images,
             weights,
             threshold,
+            nms,
+            no_nms,
             output_dir,
             device,
             dec_layers,
@@ -298,9 +314,9 @@ fn run(cli: Cli) -> Result<()> {
             max_size,
             reference_ops,
         } => {
-            let opts = DetectOptions {
+            let opts = DetectChoice {
                 threshold,
-                top_k: 100,
+                nms: if no_nms { Some(None) } else { nms.map(Some) },
                 dec_layers,
             };
             let resize = (size, max_size);
@@ -326,6 +342,8 @@ fn run(cli: Cli) -> Result<()> {
             dec_layers,
             input_size,
             classes,
+            threshold,
+            nms,
         } => export(
             &weights,
             &out,
@@ -333,6 +351,10 @@ fn run(cli: Cli) -> Result<()> {
             dec_layers,
             input_size,
             classes.as_deref(),
+            vidt::postprocess::PostDefaults {
+                threshold,
+                nms_iou: nms,
+            },
         ),
         Cmd::Eval {
             data: Some(data),
@@ -560,16 +582,37 @@ fn forward<B: VidtBackend>(
     Ok(())
 }
 
+/// Detection options as given on the command line (unset ones come from the model).
+struct DetectChoice {
+    threshold: Option<f32>,
+    /// `Some(None)`: NMS off.
+    nms: Option<Option<f32>>,
+    dec_layers: Option<usize>,
+}
+
 fn detect<B: VidtBackend>(
     images: &[PathBuf],
     weights: &Path,
     dev: &B::Device,
-    opts: DetectOptions,
+    choice: DetectChoice,
     output_dir: Option<&Path>,
     (size, max_size): (Option<usize>, usize),
     reference_ops: bool,
 ) -> Result<()> {
     let det = load_detector::<B>(weights, dev, reference_ops)?;
+    let d = det.default_options();
+    let opts = DetectOptions {
+        threshold: choice.threshold.unwrap_or(d.threshold),
+        nms_iou: choice.nms.unwrap_or(d.nms_iou),
+        dec_layers: choice.dec_layers,
+        ..d
+    };
+    vidt::postprocess::PostDefaults {
+        threshold: Some(opts.threshold),
+        nms_iou: opts.nms_iou,
+    }
+    .check()
+    .map_err(|e| anyhow::anyhow!(e))?;
     let size = size.unwrap_or(det.input_size);
     let mut results = Vec::new();
     for path in images {
@@ -764,10 +807,17 @@ fn export(
     dec_layers: Option<usize>,
     input_size: Option<usize>,
     classes: Option<&Path>,
+    post: vidt::postprocess::PostDefaults,
 ) -> Result<()> {
     let mut m = LoadedModel::from_file(weights)?;
     if input_size.is_some() {
         m.input_size = input_size;
+    }
+    if post.threshold.is_some() {
+        m.post.threshold = post.threshold;
+    }
+    if post.nms_iou.is_some() {
+        m.post.nms_iou = post.nms_iou;
     }
     if let Some(k) = dec_layers {
         if k > m.config.dec_layers {
@@ -786,7 +836,14 @@ fn export(
         ExportDtype::F16 => StoreDtype::F16,
         ExportDtype::F32 => StoreDtype::F32,
     };
-    let bytes = write_model_file(&m.weights, &m.config, &m.classes, dtype, m.input_size)?;
+    let bytes = write_model_file(
+        &m.weights,
+        &m.config,
+        &m.classes,
+        dtype,
+        m.input_size,
+        m.post,
+    )?;
     // Written beside the target then renamed: an interrupted export leaves no half file.
     let tmp = out.with_extension("vidt.tmp");
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
@@ -799,6 +856,8 @@ fn export(
         "dec_layers": m.config.dec_layers,
         "classes": m.config.num_classes,
         "input_size": m.input_size,
+        "score_threshold": m.post.threshold,
+        "nms_iou": m.post.nms_iou,
         "tensors": vidt::weights::model_file::stored_entries(&m.config).len(),
     });
     println!("{}", serde_json::to_string_pretty(&info)?);

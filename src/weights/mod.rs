@@ -216,6 +216,8 @@ pub struct LoadedModel {
     pub classes: Vec<String>,
     /// Shorter image side the model was trained for (model files may say; else 800 applies).
     pub input_size: Option<usize>,
+    /// Display recommendations a model file may carry.
+    pub post: crate::postprocess::PostDefaults,
 }
 
 impl LoadedModel {
@@ -228,6 +230,7 @@ impl LoadedModel {
             config,
             classes,
             input_size: None,
+            post: Default::default(),
         })
     }
 
@@ -242,6 +245,7 @@ impl LoadedModel {
                 config: f.config,
                 classes: f.classes,
                 input_size: f.input_size,
+                post: f.post,
             })
         } else {
             Self::from_weights(WeightMap::from_safetensors_bytes(bytes, name)?)

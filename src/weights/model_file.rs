@@ -51,6 +51,9 @@ pub struct ModelFile {
     pub dtype: StoreDtype,
     /// Shorter image side the model was trained for, when the file says.
     pub input_size: Option<usize>,
+    /// Recommended score threshold and NMS IoU, when the file says (`score_threshold`,
+    /// `nms_iou`).
+    pub post: crate::postprocess::PostDefaults,
 }
 
 /// True when `bytes` starts with the model file magic.
@@ -85,7 +88,12 @@ pub fn write_model_file(
     classes: &[String],
     dtype: StoreDtype,
     input_size: Option<usize>,
+    post: crate::postprocess::PostDefaults,
 ) -> Result<Vec<u8>> {
+    post.check().map_err(|reason| VidtError::Input {
+        name: "post-processing".into(),
+        reason,
+    })?;
     if classes.len() != config.num_classes {
         return Err(VidtError::Input {
             name: "classes".into(),
@@ -135,6 +143,12 @@ pub fn write_model_file(
     .collect();
     if let Some(n) = input_size {
         meta.insert("input_size".into(), n.to_string());
+    }
+    if let Some(t) = post.threshold {
+        meta.insert("score_threshold".into(), t.to_string());
+    }
+    if let Some(t) = post.nms_iou {
+        meta.insert("nms_iou".into(), t.to_string());
     }
     let payload = serialize(stored, &[], dtype, Some(meta))?;
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
@@ -252,6 +266,21 @@ pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
             }
         },
     };
+    let number = |key: &str| -> Result<Option<f32>> {
+        match meta.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<f32>()
+                .map(Some)
+                .map_err(|_| bad(name, format!("metadata {key} `{v}` is not a number"))),
+        }
+    };
+    let post = crate::postprocess::PostDefaults {
+        threshold: number("score_threshold")?,
+        nms_iou: number("nms_iou")?,
+    };
+    post.check()
+        .map_err(|r| bad(name, format!("metadata: {r}")))?;
     let weights = super::safetensors_io::read_safetensors(payload, name)?;
     let expected: BTreeMap<String, Vec<usize>> = stored_entries(&config).into_iter().collect();
     for (key, t) in weights.iter() {
@@ -282,6 +311,7 @@ pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
         weights,
         dtype,
         input_size,
+        post,
     })
 }
 
