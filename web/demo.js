@@ -150,9 +150,12 @@ async function loadModel(load, name) {
   layers.max = detector.decoderLayers;
   layers.value = detector.decoderLayers;
   $("layers-value").textContent = layers.value;
+  // The model's recommended threshold (its file may carry one; 0.5 otherwise).
+  $("threshold").value = detector.threshold;
+  $("threshold-value").textContent = detector.threshold.toFixed(2);
   $("model-info").textContent =
     `${name} (${detector.preset}, ${detector.classes.length} classes, input ${detector.inputSize})`;
-  Object.assign(demo, { ready: true, backend: detector.backend });
+  Object.assign(demo, { ready: true, backend: detector.backend, threshold: detector.threshold });
   if (source && !running) await detectOnce(source);
 }
 
@@ -183,7 +186,7 @@ for (const [id, out, fmt] of [
 $("pick-image").addEventListener("change", (e) => openFile(e.target.files[0]));
 $("pick-video").addEventListener("change", (e) => openFile(e.target.files[0]));
 $("pick-model").addEventListener("change", (e) => openFile(e.target.files[0]));
-$("sample").addEventListener("click", () => showImage("../examples/sample.png"));
+$("sample").addEventListener("click", () => showImage("../examples/shapes.png"));
 $("stop").addEventListener("click", stop);
 $("webcam").addEventListener("click", () =>
   playVideo(async () => {
@@ -206,4 +209,4 @@ drop.addEventListener("drop", (e) => {
 await init();
 const modelUrl = new URLSearchParams(location.search).get("model") ?? "models/default.vidt";
 await loadModel((o) => Detector.fromUrl(modelUrl, o), modelUrl.split("/").pop());
-if (!source) await showImage("../examples/sample.png");
+if (!source) await showImage("../examples/shapes.png");

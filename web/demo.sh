@@ -7,13 +7,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vidt-target}"
 
 [ -f pkg/vidt.js ] && [ -f pkg/vidt_bg.wasm ] || bash scripts/build-pkg.sh
 [ -d web/node_modules/playwright-core ] || (cd web && npm ci --no-audit --no-fund)
-if [ ! -f web/models/default.vidt ]; then
-  mkdir -p web/models
-  if [ -f models/demo.vidt ]; then
-    cp models/demo.vidt web/models/default.vidt
-  else
-    cargo run --quiet -- export --weights ../shared/fixtures/vidt_nano_perturbed.pth \
-      --out web/models/default.vidt --dtype f16
-  fi
+mkdir -p web/models
+if [ -f models/demo.vidt ]; then
+  # The committed demo model (kept in step with the repository's copy).
+  cmp -s models/demo.vidt web/models/default.vidt || cp models/demo.vidt web/models/default.vidt
+elif [ ! -f web/models/default.vidt ]; then
+  cargo run --quiet -- export --weights ../shared/fixtures/vidt_nano_perturbed.pth \
+    --out web/models/default.vidt --dtype f16
 fi
 exec node web/serve.mjs --port "${PORT:-8080}"

@@ -1,24 +1,40 @@
-// The demo page as a person uses it: it loads the default model (progress bar), detects on the
-// sample image and draws boxes (checked on a screenshot); without WebGPU it says so and runs
-// on the CPU.
+// The demo page as a person uses it: it loads the default model (the committed demo model,
+// progress bar), detects on the sample image at the default threshold, finds every shape of it
+// (ground truth: examples/shapes.json) and draws the boxes (checked on a screenshot); without
+// WebGPU it says so and runs on the CPU, with the same detections.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, openPage, fixture, exportModel, scratch } from "../lib/harness.mjs";
+import { serve, launch, openPage, scratch, ROOT } from "../lib/harness.mjs";
 
 let dir, server;
+const truth = JSON.parse(fs.readFileSync(path.join(ROOT, "examples/shapes.json"), "utf8"));
 
 before(async () => {
   dir = scratch("demo");
-  // A small input size keeps SwiftShader and the wasm CPU path quick.
-  const model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(dir, "default.vidt"), {
-    dtype: "f16",
-    inputSize: 224,
-  });
-  server = await serve({ extra: { "/web/models/default.vidt": model } });
+  // What web/demo.sh serves as the page's default model.
+  server = await serve({ extra: { "/web/models/default.vidt": path.join(ROOT, "models/demo.vidt") } });
 });
 after(() => server?.close());
+
+function iou(a, b) {
+  const w = Math.max(0, Math.min(a.xmax, b.xmax) - Math.max(a.xmin, b.xmin));
+  const h = Math.max(0, Math.min(a.ymax, b.ymax) - Math.max(a.ymin, b.ymin));
+  const area = (r) => (r.xmax - r.xmin) * (r.ymax - r.ymin);
+  return (w * h) / (area(a) + area(b) - w * h);
+}
+
+/** Every ground-truth shape found with its class at IoU >= 0.5, and nothing else. */
+function assertFindsTheShapes(dets) {
+  for (const o of truth.annotations) {
+    const [x, y, w, h] = o.bbox;
+    const b = { xmin: x, ymin: y, xmax: x + w, ymax: y + h };
+    const best = Math.max(0, ...dets.filter((d) => d.labelId === o.category_id).map((d) => iou(d.box, b)));
+    assert.ok(best >= 0.5, `shape ${o.category_id} at [${o.bbox}] not found (best IoU ${best.toFixed(3)})`);
+  }
+  assert.equal(dets.length, truth.annotations.length, "one detection per shape");
+}
 
 /** Box-coloured pixels (the page's palette) in a PNG, counted by the page itself. */
 function paletteCount(page, png) {
@@ -54,18 +70,26 @@ test("demo page: loads the model, detects on the sample image, draws boxes", asy
     assert.equal(await page.locator("#backend").textContent(), "WebGPU");
     assert.ok(await page.locator("#notice").isHidden(), "no warning on WebGPU");
     assert.ok(await page.locator("#progress-wrap.done").count(), "progress bar hidden after loading");
-    // The perturbed test model scores low: lower the threshold as a user would.
-    const before = await paletteCount(page, await page.locator("#view").screenshot());
-    await page.evaluate(() => {
-      const t = document.getElementById("threshold");
-      t.value = "0.05";
-      t.dispatchEvent(new Event("input"));
-    });
-    await waitFrames(page, 2);
     const dets = await page.evaluate(() => window.demo.detections);
-    assert.ok(dets.length > 0, "detections above threshold 0.05");
+    assertFindsTheShapes(dets);
+    // The slider starts at the model's recommended threshold.
+    const t0 = await page.locator("#threshold").inputValue();
+    assert.equal(Number(t0).toFixed(2), (await page.evaluate(() => window.demo.threshold)).toFixed(2));
+    // Above the threshold nothing is left to draw: the boxes' pixels are what appears.
+    const threshold = (v) =>
+      page.evaluate((v) => {
+        const t = document.getElementById("threshold");
+        t.value = v;
+        t.dispatchEvent(new Event("input"));
+      }, v);
+    await threshold("1");
+    await waitFrames(page, 2);
+    assert.equal((await page.evaluate(() => window.demo.detections)).length, 0);
+    const before = await paletteCount(page, await page.locator("#view").screenshot());
+    await threshold(t0);
+    await waitFrames(page, 3);
     for (const d of dets) {
-      assert.ok(d.score >= 0.05 && d.score <= 1, `score ${d.score}`);
+      assert.ok(d.score >= Number(t0) && d.score <= 1, `score ${d.score}`);
       assert.equal(typeof d.label, "string");
       assert.ok(d.box.xmin <= d.box.xmax && d.box.ymin <= d.box.ymax, "ordered box");
     }
@@ -91,6 +115,7 @@ test("demo page without WebGPU: says so and runs on the CPU", async () => {
     assert.equal(await page.evaluate(() => window.demo.backend), "cpu");
     assert.equal(await page.locator("#backend").textContent(), "CPU");
     assert.match(await page.locator("#notice").textContent(), /WebGPU is not available/);
+    assertFindsTheShapes(await page.evaluate(() => window.demo.detections));
   } finally {
     await browser.close();
   }
