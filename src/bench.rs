@@ -193,23 +193,7 @@ where
         .map(|_| {
             let (img, objects) = synth::image(&mut rng, size as u32, size as u32, 4);
             let b = crate::preprocess::make_batch(std::slice::from_ref(&img), size, size);
-            let s = size as f32;
-            let target = Target {
-                labels: objects.iter().map(|o| o.category).collect(),
-                boxes: objects
-                    .iter()
-                    .map(|o| {
-                        let [x0, y0, x1, y1] = o.bbox;
-                        [
-                            (x0 + x1) / 2.0 / s,
-                            (y0 + y1) / 2.0 / s,
-                            (x1 - x0) / s,
-                            (y1 - y0) / s,
-                        ]
-                    })
-                    .collect(),
-            };
-            (b.data, target)
+            (b.data, synth::target(&objects, size as u32, size as u32))
         })
         .collect();
     let default: B::Device = Default::default();

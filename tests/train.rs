@@ -13,6 +13,28 @@ use vidt::train::optim::VidtOptim;
 use vidt::train::step::{Shard, train_step};
 use vidt::train::synth;
 
+/// A fresh scratch directory `tag-PID` holding `data/`, a synthetic 64x64 dataset of `images`
+/// images, and the path `run/` for a training run's output.
+fn synthetic_run(
+    tag: &str,
+    images: usize,
+    seed: u64,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let root = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (data, out) = (root.join("data"), root.join("run"));
+    run_ok(
+        vidt()
+            .args(["synth", "--size", "64x64", "--images"])
+            .arg(images.to_string())
+            .arg("--seed")
+            .arg(seed.to_string())
+            .arg("--out")
+            .arg(&data),
+    );
+    (root, data, out)
+}
+
 /// `b` synthetic `size`² images (seed 3) as one batch, and their targets.
 fn synthetic_batch(size: usize, b: usize) -> (Vec<f32>, Vec<Target>) {
     let mut rng = synth::Rng::new(3);
@@ -22,22 +44,7 @@ fn synthetic_batch(size: usize, b: usize) -> (Vec<f32>, Vec<Target>) {
         let (img, objects) = synth::image(&mut rng, size as u32, size as u32, 3);
         let batch = vidt::preprocess::make_batch(std::slice::from_ref(&img), size, size);
         data.extend(batch.data);
-        let s = size as f32;
-        targets.push(Target {
-            labels: objects.iter().map(|o| o.category).collect(),
-            boxes: objects
-                .iter()
-                .map(|o| {
-                    let [x0, y0, x1, y1] = o.bbox;
-                    [
-                        (x0 + x1) / 2.0 / s,
-                        (y0 + y1) / 2.0 / s,
-                        (x1 - x0) / s,
-                        (y1 - y0) / s,
-                    ]
-                })
-                .collect(),
-        });
+        targets.push(synth::target(&objects, size as u32, size as u32));
     }
     (data, targets)
 }
@@ -181,16 +188,7 @@ fn data_parallel_step_equals_the_full_batch_step() {
 /// uninterrupted run; its checkpoint loads as a detector.
 #[test]
 fn killed_run_resumes_and_finishes_all_steps() {
-    let root = std::env::temp_dir().join(format!("vidt-train-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let (data, out) = (root.join("data"), root.join("run"));
-    run_ok(
-        vidt()
-            .args([
-                "synth", "--images", "4", "--seed", "9", "--size", "64x64", "--out",
-            ])
-            .arg(&data),
-    );
+    let (root, data, out) = synthetic_run("vidt-train", 4, 9);
     let teacher = root.join("teacher.vidt");
     run_ok(
         vidt()
@@ -321,16 +319,7 @@ fn dropout_only_in_training() {
 /// the command line; a malformed device list is refused by name.
 #[test]
 fn trains_data_parallel_from_the_command_line() {
-    let root = std::env::temp_dir().join(format!("vidt-dp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let (data, out) = (root.join("data"), root.join("run"));
-    run_ok(
-        vidt()
-            .args([
-                "synth", "--images", "4", "--seed", "5", "--size", "64x64", "--out",
-            ])
-            .arg(&data),
-    );
+    let (root, data, out) = synthetic_run("vidt-dp", 4, 5);
     let train = |devices: &str| {
         vidt()
             .args([
@@ -404,16 +393,7 @@ fn fine_tuning_to_new_classes_reinitializes_only_the_class_heads() {
     assert_eq!(heads, 2 * (cfg.dec_layers + 1));
     vidt::Vidt::<B>::load(&w4, &cfg4, &cpu()).unwrap();
 
-    let root = std::env::temp_dir().join(format!("vidt-ft-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let (data, out) = (root.join("data"), root.join("run"));
-    run_ok(
-        vidt()
-            .args([
-                "synth", "--images", "2", "--seed", "5", "--size", "64x64", "--out",
-            ])
-            .arg(&data),
-    );
+    let (root, data, out) = synthetic_run("vidt-ft", 2, 5);
     run_ok(
         vidt()
             .args([

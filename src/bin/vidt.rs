@@ -418,16 +418,9 @@ fn run(cli: Cli) -> Result<()> {
             distil_coef,
             abort_after_steps,
         } => {
-            let ordinals = devices
-                .split(',')
-                .map(|s| s.trim().parse::<u16>())
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .context("--devices: comma-separated device ordinals")?;
-            let scales = scales
-                .split(',')
-                .map(|s| s.trim().parse::<usize>())
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .context("--scales")?;
+            let ordinals: Vec<u16> =
+                comma_list(&devices, "--devices: comma-separated device ordinals")?;
+            let scales: Vec<usize> = comma_list(&scales, "--scales")?;
             let options = TrainOptions {
                 epochs,
                 batch_size,
@@ -523,11 +516,7 @@ fn run(cli: Cli) -> Result<()> {
                     replicas,
                 },
         } => {
-            let replicas = replicas
-                .split(',')
-                .map(|s| s.trim().parse::<usize>())
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .context("--replicas: comma-separated counts")?;
+            let replicas: Vec<usize> = comma_list(&replicas, "--replicas: comma-separated counts")?;
             with_backend!(device.as_str(), |B, _dev| {
                 let rows = vidt::bench::bench_train::<burn::backend::Autodiff<B>>(
                     &preset, size, batch_size, steps, &replicas,
@@ -761,6 +750,17 @@ where
         )?
     );
     Ok(())
+}
+
+/// A comma-separated list of numbers; `what` names the option in the error.
+fn comma_list<T: std::str::FromStr>(s: &str, what: &str) -> Result<Vec<T>>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    s.split(',')
+        .map(|s| s.trim().parse::<T>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .with_context(|| what.to_string())
 }
 
 /// The committed demo model (found from the source tree this binary was built from).

@@ -148,19 +148,19 @@ fn load_augmented(
 /// The batch split into `parts` shards of near-equal size, each padded on its own.
 fn into_shards(items: Vec<(RgbImage, Target)>, parts: usize) -> Vec<Batch> {
     let per = items.len().div_ceil(parts.max(1)).max(1);
-    items
-        .chunks(per)
-        .map(|part| {
-            let images: Vec<RgbImage> = part.iter().map(|(i, _)| i.clone()).collect();
-            let b = pad_batch(&images);
-            Batch {
-                data: b.data,
-                shape: b.shape,
-                mask: b.mask,
-                targets: part.iter().map(|(_, t)| t.clone()).collect(),
-            }
-        })
-        .collect()
+    let mut items = items.into_iter().peekable();
+    let mut shards = Vec::new();
+    while items.peek().is_some() {
+        let (images, targets): (Vec<RgbImage>, Vec<Target>) = items.by_ref().take(per).unzip();
+        let b = pad_batch(&images);
+        shards.push(Batch {
+            data: b.data,
+            shape: b.shape,
+            mask: b.mask,
+            targets,
+        });
+    }
+    shards
 }
 
 /// Shuffled, augmented batches of one epoch, each split into `parts` shards, loaded on a

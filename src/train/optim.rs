@@ -38,39 +38,23 @@ pub struct ParamInfo {
     pub no_decay: bool,
 }
 
-/// Module paths as burn's visitor reports them (struct fields and Vec indices).
-#[derive(Default)]
-struct Paths {
-    stack: Vec<String>,
-}
-
-impl Paths {
-    fn enter(&mut self, name: &str) {
-        self.stack.push(name.to_string());
-    }
-    fn exit(&mut self) {
-        self.stack.pop();
-    }
-    fn path(&self) -> String {
-        self.stack.join(".")
-    }
-}
-
+/// Collects [`ParamInfo`]s; `stack` is the module path as burn's visitor reports it (struct
+/// fields and Vec indices).
 struct Collect {
-    paths: Paths,
+    stack: Vec<String>,
     out: Vec<ParamInfo>,
 }
 
 impl<B: AutodiffBackend> ModuleVisitor<B> for Collect {
     fn enter_module(&mut self, name: &str, _: &str) {
-        self.paths.enter(name);
+        self.stack.push(name.to_string());
     }
     fn exit_module(&mut self, _: &str, _: &str) {
-        self.paths.exit();
+        self.stack.pop();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let path = self.paths.path();
-        let last = self.paths.stack.last().map(String::as_str).unwrap_or("");
+        let path = self.stack.join(".");
+        let last = self.stack.last().map(String::as_str).unwrap_or("");
         // main.py: `"backbone" in name` and (1-D, `.bias`, or in `no_weight_decay()`).
         let no_decay = path.starts_with("backbone.")
             && (D == 1 || last == "bias" || last == "det_token" || last == "det_pos_embed");
@@ -90,7 +74,7 @@ where
     Vidt<B>: AutodiffModule<B>,
 {
     let mut c = Collect {
-        paths: Paths::default(),
+        stack: Vec::new(),
         out: Vec::new(),
     };
     burn::module::Module::visit(model, &mut c);
@@ -132,7 +116,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Reduce<'_, B> {
 struct Split<'a, B: AutodiffBackend> {
     all: GradientsParams,
     coef: f64,
-    no_decay: &'a HashMap<ParamId, bool>,
+    params: &'a HashMap<ParamId, ParamInfo>,
     decay_grads: GradientsParams,
     no_decay_grads: GradientsParams,
     _b: std::marker::PhantomData<B>,
@@ -146,7 +130,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Split<'_, B> {
             } else {
                 g
             };
-            let target = if self.no_decay.get(&param.id).copied().unwrap_or(false) {
+            let target = if exempt(self.params, param.id) {
                 &mut self.no_decay_grads
             } else {
                 &mut self.decay_grads
@@ -164,8 +148,13 @@ where
 {
     decay: Adam<B>,
     no_decay: Adam<B>,
-    exempt: HashMap<ParamId, bool>,
+    /// Path and group of every parameter, by id (ids survive optimizer steps).
+    params: HashMap<ParamId, ParamInfo>,
     clip_norm: f32,
+}
+
+fn exempt(params: &HashMap<ParamId, ParamInfo>, id: ParamId) -> bool {
+    params.get(&id).is_some_and(|p| p.no_decay)
 }
 
 /// What one optimizer step saw.
@@ -183,10 +172,7 @@ where
 {
     /// `clip_norm <= 0` disables clipping (official `--clip_max_norm 0`).
     pub fn new(model: &Vidt<B>, weight_decay: f32, clip_norm: f32) -> Self {
-        let exempt = param_infos(model)
-            .into_iter()
-            .map(|p| (p.id, p.no_decay))
-            .collect();
+        let params = param_infos(model).into_iter().map(|p| (p.id, p)).collect();
         Self {
             decay: AdamWConfig::new()
                 .with_weight_decay(weight_decay)
@@ -194,7 +180,7 @@ where
             no_decay: AdamWConfig::new()
                 .with_weight_decay(0.0)
                 .init::<B, Vidt<B>>(),
-            exempt,
+            params,
             clip_norm,
         }
     }
@@ -233,7 +219,7 @@ where
         let mut split = Split::<B> {
             all: reduce.out,
             coef,
-            no_decay: &self.exempt,
+            params: &self.params,
             decay_grads: GradientsParams::new(),
             no_decay_grads: GradientsParams::new(),
             _b: std::marker::PhantomData,
@@ -251,7 +237,7 @@ where
         let mut records: Records<B> = self.decay.to_record().into_iter().collect();
         records.extend(self.no_decay.to_record());
         let mut v = SaveState::<B> {
-            paths: Paths::default(),
+            params: &self.params,
             records,
             out: BTreeMap::new(),
             error: None,
@@ -271,9 +257,8 @@ where
         state: &BTreeMap<String, WeightTensor>,
     ) -> Result<usize> {
         let mut v = LoadState::<B> {
-            paths: Paths::default(),
+            params: &self.params,
             state,
-            exempt: &self.exempt,
             decay: Vec::new(),
             no_decay: Vec::new(),
             error: None,
@@ -293,23 +278,17 @@ where
     }
 }
 
-struct SaveState<B: AutodiffBackend> {
-    paths: Paths,
+struct SaveState<'a, B: AutodiffBackend> {
+    params: &'a HashMap<ParamId, ParamInfo>,
     records: Records<B>,
     out: BTreeMap<String, WeightTensor>,
     error: Option<VidtError>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for SaveState<B>
+impl<B: AutodiffBackend> ModuleVisitor<B> for SaveState<'_, B>
 where
     B::InnerBackend: VidtBackend,
 {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.paths.enter(name);
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.paths.exit();
-    }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         let Some(r) = self.records.remove(&param.id) else {
             return;
@@ -317,7 +296,7 @@ where
         let s: AdamWState<B::InnerBackend, D> = r.into_state::<D>();
         let m = s.momentum;
         let shape = m.moment_1.dims().to_vec();
-        let p = self.paths.path();
+        let p = &self.params[&param.id].path;
         let mut put = |key: String, t: Tensor<B::InnerBackend, D>| match read(t) {
             Ok(data) => {
                 self.out.insert(key, WeightTensor::new(shape.clone(), data));
@@ -334,23 +313,17 @@ where
 }
 
 struct LoadState<'a, B: AutodiffBackend> {
-    paths: Paths,
+    params: &'a HashMap<ParamId, ParamInfo>,
     state: &'a BTreeMap<String, WeightTensor>,
-    exempt: &'a HashMap<ParamId, bool>,
     decay: Vec<(ParamId, AdaptorRecord<AdamW, B>)>,
     no_decay: Vec<(ParamId, AdaptorRecord<AdamW, B>)>,
     error: Option<VidtError>,
 }
 
 impl<B: AutodiffBackend> ModuleVisitor<B> for LoadState<'_, B> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.paths.enter(name);
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.paths.exit();
-    }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let p = self.paths.path();
+        let info = &self.params[&param.id];
+        let p = &info.path;
         let (Some(m1), Some(m2), Some(step)) = (
             self.state.get(&format!("{p}.exp_avg")),
             self.state.get(&format!("{p}.exp_avg_sq")),
@@ -358,7 +331,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for LoadState<'_, B> {
         ) else {
             return;
         };
-        let dims = param.val().dims().to_vec();
+        let dims = info.shape.clone();
         for (k, t) in [("exp_avg", m1), ("exp_avg_sq", m2)] {
             if t.shape != dims || t.data.len() != dims.iter().product::<usize>() {
                 self.error = Some(VidtError::Input {
@@ -378,7 +351,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for LoadState<'_, B> {
         let time = step.data.first().copied().unwrap_or(0.0) as usize;
         let state = AdamWState::new(AdaptiveMomentumState::new(time, t(m1), t(m2)));
         let record = AdaptorRecord::<AdamW, B>::from_state(state);
-        if self.exempt.get(&param.id).copied().unwrap_or(false) {
+        if exempt(self.params, param.id) {
             self.no_decay.push((param.id, record));
         } else {
             self.decay.push((param.id, record));

@@ -60,6 +60,27 @@ fn inside(kind: usize, x: f32, y: f32, b: [f32; 4]) -> bool {
     }
 }
 
+/// The training target of objects drawn on a `width` x `height` image: labels and normalized
+/// (cx, cy, w, h) boxes.
+pub fn target(objects: &[Object], width: u32, height: u32) -> super::Target {
+    let (w, h) = (width as f32, height as f32);
+    super::Target {
+        labels: objects.iter().map(|o| o.category).collect(),
+        boxes: objects
+            .iter()
+            .map(|o| {
+                let [x0, y0, x1, y1] = o.bbox;
+                [
+                    (x0 + x1) / 2.0 / w,
+                    (y0 + y1) / 2.0 / h,
+                    (x1 - x0) / w,
+                    (y1 - y0) / h,
+                ]
+            })
+            .collect(),
+    }
+}
+
 /// One `width` x `height` image with 1..=`max_objects` objects. Boxes are the tight boxes of
 /// the pixels each object still shows after the objects drawn over it; objects hidden to less
 /// than a fifth are left out of the annotations.
