@@ -8,6 +8,7 @@ use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
 use crate::ops::{VidtBackend, ms_deform_attn, window_attention};
+use crate::rng::Rng;
 
 /// One op timed both ways.
 #[derive(Debug, Serialize)]
@@ -19,21 +20,6 @@ pub struct OpTiming {
     pub speedup: f64,
 }
 
-/// Deterministic pseudo-random values in [lo, hi) (no RNG dependency, same inputs every run).
-pub fn pseudo_random(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-        })
-        .collect()
-}
-
 fn rand<B: VidtBackend, const D: usize>(
     shape: [usize; D],
     seed: u64,
@@ -42,7 +28,10 @@ fn rand<B: VidtBackend, const D: usize>(
     dev: &B::Device,
 ) -> Tensor<B, D> {
     let n = shape.iter().product();
-    Tensor::from_data(TensorData::new(pseudo_random(n, seed, lo, hi), shape), dev)
+    Tensor::from_data(
+        TensorData::new(Rng::new(seed).uniforms(n, lo, hi), shape),
+        dev,
+    )
 }
 
 /// Median wall time of `runs` calls after one warm-up, each ended by a device sync.
@@ -172,27 +161,27 @@ pub struct TrainTiming {
 /// after one warm-up step, for each replica count (replica `i` on device ordinal `i`; a
 /// one-device backend gives every replica that device).
 pub fn bench_train<B>(
+    device_name: &str,
     preset: &str,
-    size: usize,
-    batch: usize,
-    steps: usize,
+    (size, batch, steps): (usize, usize, usize),
     replicas: &[usize],
-) -> crate::error::Result<Vec<TrainTiming>>
+) -> crate::error::Result<TrainBenchReport>
 where
     B: burn::tensor::backend::AutodiffBackend + VidtBackend,
     B::InnerBackend: VidtBackend,
-    crate::Vidt<B>: burn::module::AutodiffModule<B>,
+    crate::model::Vidt<B>: burn::module::AutodiffModule<B>,
 {
+    use crate::coco::{Target, synth};
     use crate::train::step::{Shard, train_step};
-    use crate::train::{Target, criterion::Criterion, optim::VidtOptim, synth};
-    let mut cfg = crate::VidtConfig::preset(preset)?;
+    use crate::train::{criterion::Criterion, optim::VidtOptim};
+    let mut cfg = crate::config::VidtConfig::preset(preset)?;
     cfg.num_classes = 4;
-    let weights = crate::model::init::initial_weights(&cfg, 1);
-    let mut rng = synth::Rng::new(11);
+    let weights = crate::official::initial_weights(&cfg, 1);
+    let mut rng = Rng::new(11);
     let images: Vec<(Vec<f32>, Target)> = (0..batch)
         .map(|_| {
             let (img, objects) = synth::image(&mut rng, size as u32, size as u32, 4);
-            let b = crate::preprocess::make_batch(std::slice::from_ref(&img), size, size);
+            let b = crate::detect::preprocess::make_batch(std::slice::from_ref(&img), size, size);
             (b.data, synth::target(&objects, size as u32, size as u32))
         })
         .collect();
@@ -202,7 +191,7 @@ where
         let r = r.clamp(1, batch);
         let ordinals: Vec<u16> = (0..r as u16).collect();
         let devices = crate::backend::devices::<B>(&default, &ordinals);
-        let mut model = crate::Vidt::<B>::load(&weights, &cfg, &devices[0])?;
+        let mut model = crate::official::load::<B>(&weights, &cfg, &devices[0])?;
         let mut optim = VidtOptim::new(&model, 1e-4, 0.1);
         let criterion = Criterion::default();
         let per = batch.div_ceil(r);
@@ -218,7 +207,7 @@ where
                             TensorData::new(data, [part.len(), 3, size, size]),
                             dev,
                         ),
-                        mask: crate::PixelMask::zeros(part.len(), size, size),
+                        mask: crate::model::PixelMask::zeros(part.len(), size, size),
                         targets: part.iter().map(|(_, t)| t.clone()).collect(),
                     }
                 })
@@ -244,5 +233,148 @@ where
             ratio: base / ms,
         });
     }
-    Ok(rows)
+    Ok(TrainBenchReport {
+        device: device_name.to_string(),
+        preset: preset.to_string(),
+        size,
+        batch_size: batch,
+        rows,
+    })
+}
+
+/// `vidt bench kernels`: every hot op, kernel and reference, on one device.
+#[derive(Debug, Serialize)]
+pub struct KernelsReport {
+    pub device: String,
+    pub runs: usize,
+    /// By op name.
+    pub kernels: std::collections::BTreeMap<String, KernelRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelRow {
+    pub shape: String,
+    pub reference_ms: f64,
+    pub kernel_ms: f64,
+    pub speedup: f64,
+}
+
+impl KernelsReport {
+    pub fn new(device: &str, runs: usize, rows: Vec<OpTiming>) -> Self {
+        let kernels = rows
+            .into_iter()
+            .map(|r| {
+                let row = KernelRow {
+                    shape: r.shape,
+                    reference_ms: r.reference_ms,
+                    kernel_ms: r.kernel_ms,
+                    speedup: r.speedup,
+                };
+                (r.name, row)
+            })
+            .collect();
+        Self {
+            device: device.to_string(),
+            runs,
+            kernels,
+        }
+    }
+}
+
+/// `vidt bench train`.
+#[derive(Debug, Serialize)]
+pub struct TrainBenchReport {
+    pub device: String,
+    pub preset: String,
+    pub size: usize,
+    pub batch_size: usize,
+    pub rows: Vec<TrainTiming>,
+}
+
+/// `vidt bench model`: whole-model inference per input size.
+#[derive(Debug, Serialize)]
+pub struct ModelBenchReport {
+    pub device: String,
+    pub preset: Option<String>,
+    pub runs: usize,
+    pub results: Vec<ModelTiming>,
+}
+
+/// One input size: the median forward time with the backend's kernels and with the tensor-op
+/// reference of the hot ops, side by side.
+#[derive(Debug, Serialize)]
+pub struct ModelTiming {
+    /// `HxW`.
+    pub size: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernels_ms: Option<f64>,
+    pub reference_ops_ms: f64,
+    /// `reference_ops_ms / kernels_ms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernels_speedup: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pytorch_cpu_2_threads_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speedup_vs_pytorch_cpu: Option<f64>,
+}
+
+/// Times `det` on pseudo-random `(1, 3, H, W)` inputs of each size (`"HxW"`): the median of
+/// `runs` forwards after one warm-up, each ended by reading the boxes back (which waits for the
+/// device); with the kernels and the reference side by side unless `reference_only`.
+pub fn bench_model<B: VidtBackend>(
+    det: &mut crate::detect::Detector<B>,
+    device_name: &str,
+    sizes: &[(usize, usize)],
+    runs: usize,
+    reference_only: bool,
+) -> crate::error::Result<ModelBenchReport> {
+    use crate::ops::OpImpl;
+    // PyTorch with 2 threads on this 2-core machine (figures from the model issue, same sizes).
+    let pytorch = |h: usize, w: usize| match (h, w) {
+        (320, 320) => Some(169.0),
+        (800, 1216) => Some(1077.0),
+        _ => None,
+    };
+    let dev = det.device.clone();
+    let mut results = Vec::new();
+    for &(h, w) in sizes {
+        let shape = [1, 3, h, w];
+        let data = Rng::new(7).uniforms(3 * h * w, -2.0, 2.0);
+        let mask = crate::model::PixelMask::zeros(1, h, w);
+        let time = |det: &mut crate::detect::Detector<B>, mode| -> crate::error::Result<f64> {
+            det.ops = mode;
+            let mut err = None;
+            let median = median_ms::<B>(&dev, runs, || {
+                if let Err(e) = det
+                    .forward(&data, shape, &mask, None)
+                    .and_then(|o| crate::tensor_map::read(o.pred_boxes))
+                {
+                    err = Some(e);
+                }
+            });
+            err.map_or(Ok(median), Err)
+        };
+        let kernels_ms = if reference_only {
+            None
+        } else {
+            Some(time(det, OpImpl::Auto)?)
+        };
+        let reference_ops_ms = time(det, OpImpl::Reference)?;
+        det.ops = OpImpl::Auto;
+        let first = kernels_ms.unwrap_or(reference_ops_ms);
+        results.push(ModelTiming {
+            size: format!("{h}x{w}"),
+            kernels_ms,
+            reference_ops_ms,
+            kernels_speedup: kernels_ms.map(|k| reference_ops_ms / k),
+            pytorch_cpu_2_threads_ms: pytorch(h, w),
+            speedup_vs_pytorch_cpu: pytorch(h, w).map(|p| p / first),
+        });
+    }
+    Ok(ModelBenchReport {
+        device: device_name.to_string(),
+        preset: det.config.preset.clone(),
+        runs,
+        results,
+    })
 }

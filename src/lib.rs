@@ -1,35 +1,45 @@
 //! ViDT (Vision and Detection Transformers, NAVER AI) on burn: one model, run on a CPU
 //! backend, wgpu (Vulkan/Metal/DX12/WebGPU) or CUDA, loading the official checkpoints.
 //!
-//! * [`config`]: presets and configuration inferred from a checkpoint
-//! * [`weights`]: `.pth` / safetensors import by official key
+//! Dependencies run one way, from the bottom up (`tests/layout.rs` checks it):
+//!
+//! * plain data and helpers: [`error`], [`config`], [`defaults`], [`tensor_map`], [`rng`],
+//!   [`boxes`]
+//! * [`ops`] (the two hot ops and their references), `kernels` (WGSL on wgpu), [`backend`]
 //! * [`model`]: Swin backbone with RAM, the neck (deformable decoder), heads
-//! * [`ops`]: the two hot ops (deformable attention, window attention) with their references
-//! * [`postprocess`]: top-k over sigmoid scores, boxes to pixels
-//! * [`backend`]: device selection
-//! * `web` (wasm32 only): the browser API
+//! * [`official`]: the official checkpoint format (key table, config inference, load, save,
+//!   init)
+//! * [`io`]: `.pth`, safetensors and `.vidt` files
+//! * [`detect`]: preprocessing, the [`Detector`], post-processing, drawing; [`coco`]: datasets
+//!   and evaluation
+//! * [`train`], [`bench`]
+//! * the shells: `src/bin/vidt.rs` (CLI) and `web` (wasm32 only: the browser API)
 
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+pub mod boxes;
 pub mod coco;
 pub mod config;
-pub mod detector;
+pub mod defaults;
+pub mod detect;
 pub mod error;
+pub mod io;
 #[cfg(feature = "wgpu")]
 mod kernels;
 pub mod model;
+pub mod official;
 pub mod ops;
-pub mod postprocess;
-pub mod preprocess;
+pub mod rng;
+pub mod tensor_map;
 pub mod train;
 /// The browser API (wasm-bindgen): WebGPU with a CPU fallback, so both backends are needed.
 #[cfg(all(target_arch = "wasm32", feature = "wgpu", feature = "flex"))]
 pub mod web;
-pub mod weights;
 
 pub use config::VidtConfig;
-pub use detector::{DetectOptions, Detector};
+pub use detect::{DetectOptions, Detection, Detector};
 pub use error::{Result, VidtError};
+pub use io::LoadedModel;
 pub use model::{ForwardOptions, PixelMask, Vidt, VidtOutput};
-pub use postprocess::Detection;
+pub use tensor_map::{HostTensor, TensorMap};

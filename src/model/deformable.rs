@@ -5,11 +5,11 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 
-use super::layers::Linear;
-use crate::error::Result;
+use burn::nn::Linear;
+
+use super::layers::linear;
 use crate::ops::VidtBackend;
 use crate::ops::{OpImpl, ms_deform_attn};
-use crate::weights::WeightMap;
 
 #[derive(Module, Debug)]
 pub struct MsDeformAttn<B: VidtBackend> {
@@ -23,39 +23,17 @@ pub struct MsDeformAttn<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> MsDeformAttn<B> {
-    pub fn load(
-        w: &WeightMap,
-        p: &str,
-        d: usize,
-        heads: usize,
-        levels: usize,
-        points: usize,
-        device: &B::Device,
-    ) -> Result<Self> {
+    pub fn new(d: usize, heads: usize, levels: usize, points: usize, device: &B::Device) -> Self {
         let hlp = heads * levels * points;
-        Ok(Self {
-            sampling_offsets: Linear::load(
-                w,
-                &format!("{p}.sampling_offsets"),
-                d,
-                hlp * 2,
-                true,
-                device,
-            )?,
-            attention_weights: Linear::load(
-                w,
-                &format!("{p}.attention_weights"),
-                d,
-                hlp,
-                true,
-                device,
-            )?,
-            value_proj: Linear::load(w, &format!("{p}.value_proj"), d, d, true, device)?,
-            output_proj: Linear::load(w, &format!("{p}.output_proj"), d, d, true, device)?,
+        Self {
+            sampling_offsets: linear(d, hlp * 2, true, device),
+            attention_weights: linear(d, hlp, true, device),
+            value_proj: linear(d, d, true, device),
+            output_proj: linear(d, d, true, device),
             heads,
             levels,
             points,
-        })
+        }
     }
 
     /// * `query`: `(B, Q, d)` (target + query pos)

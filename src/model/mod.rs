@@ -1,13 +1,13 @@
-//! The ViDT detector: Swin backbone with RAM + neck (deformable decoder) + heads.
+//! The ViDT detector: Swin backbone with RAM + neck (deformable decoder) + heads, as burn
+//! modules. The modules know nothing of checkpoints: [`crate::official`] builds them from the
+//! official state_dict.
 
 pub mod deformable;
-pub mod init;
 pub mod layers;
 pub mod mask;
 pub mod neck;
 pub mod position;
 pub mod ram;
-pub mod save;
 pub mod swin;
 pub mod window;
 
@@ -18,7 +18,6 @@ use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
-use crate::weights::WeightMap;
 pub use mask::PixelMask;
 use neck::{Neck, NeckOutput};
 use swin::{BackboneOutput, SwinBackbone};
@@ -77,12 +76,13 @@ pub struct VidtTrace<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> Vidt<B> {
-    /// Builds the model from a checkpoint's tensors (config from [`VidtConfig::infer`] or a preset).
-    pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &B::Device) -> Result<Self> {
-        Ok(Self {
-            backbone: SwinBackbone::load(w, cfg, device)?,
-            neck: Neck::load(w, cfg, device)?,
-        })
+    /// The model of `cfg` with every parameter still lazy (nothing allocated):
+    /// [`crate::official::load`] fills it from a checkpoint.
+    pub fn new(cfg: &VidtConfig, device: &B::Device) -> Self {
+        Self {
+            backbone: SwinBackbone::new(cfg, device),
+            neck: Neck::new(cfg, device),
+        }
     }
 
     /// Number of decoder layers loaded.

@@ -3,21 +3,21 @@
 //! level give the final and the auxiliary outputs.
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig};
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::{Tensor, TensorData};
 
 use super::deformable::MsDeformAttn;
-use super::layers::{GroupNorm, LayerNorm, Linear, Mlp3};
+use super::layers::{GroupNorm, Mlp3, layer_norm, linear};
 use super::mask::PixelMask;
 use super::swin::BackboneOutput;
 use crate::config::VidtConfig;
-use crate::error::Result;
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
-use crate::weights::WeightMap;
 
 /// `nn.MultiheadAttention` (q = k = tgt + pos, v = tgt, no masks), `in_proj` split in three.
+/// Ours rather than `burn::nn::attention::MultiHeadAttention`, which applies its dropout to the
+/// scores before the softmax; PyTorch (and so the reference's training) drops probabilities.
 #[derive(Module, Debug)]
 pub struct SelfAttention<B: VidtBackend> {
     pub q: Linear<B>,
@@ -30,32 +30,15 @@ pub struct SelfAttention<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> SelfAttention<B> {
-    pub fn load(
-        w: &WeightMap,
-        p: &str,
-        d: usize,
-        heads: usize,
-        dropout: f64,
-        device: &B::Device,
-    ) -> Result<Self> {
-        let wt = w.tensor::<B, 2>(&format!("{p}.in_proj_weight"), [3 * d, d], device)?;
-        let bt = w.tensor::<B, 1>(&format!("{p}.in_proj_bias"), [3 * d], device)?;
-        let part = |i: usize| Linear {
-            weight: burn::module::Param::from_tensor(
-                wt.clone().slice([i * d..(i + 1) * d, 0..d]).transpose(),
-            ),
-            bias: Some(burn::module::Param::from_tensor(
-                bt.clone().slice([i * d..(i + 1) * d]),
-            )),
-        };
-        Ok(Self {
-            q: part(0),
-            k: part(1),
-            v: part(2),
-            out_proj: Linear::load(w, &format!("{p}.out_proj"), d, d, true, device)?,
+    pub fn new(d: usize, heads: usize, dropout: f64, device: &B::Device) -> Self {
+        Self {
+            q: linear(d, d, true, device),
+            k: linear(d, d, true, device),
+            v: linear(d, d, true, device),
+            out_proj: linear(d, d, true, device),
             heads,
             dropout: DropoutConfig::new(dropout).init(),
-        })
+        }
     }
 
     pub fn forward(&self, qk: Tensor<B, 3>, v: Tensor<B, 3>) -> Tensor<B, 3> {
@@ -89,47 +72,18 @@ pub struct DecoderLayer<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> DecoderLayer<B> {
-    pub fn load(w: &WeightMap, p: &str, c: &VidtConfig, device: &B::Device) -> Result<Self> {
+    pub fn new(c: &VidtConfig, device: &B::Device) -> Self {
         let d = c.d_model;
-        Ok(Self {
-            self_attn: SelfAttention::load(
-                w,
-                &format!("{p}.self_attn"),
-                d,
-                c.dec_heads,
-                c.dropout,
-                device,
-            )?,
-            norm2: LayerNorm::load(w, &format!("{p}.norm2"), d, device)?,
-            cross_attn: MsDeformAttn::load(
-                w,
-                &format!("{p}.cross_attn"),
-                d,
-                c.dec_heads,
-                c.num_levels(),
-                c.dec_points,
-                device,
-            )?,
-            norm1: LayerNorm::load(w, &format!("{p}.norm1"), d, device)?,
-            linear1: Linear::load(
-                w,
-                &format!("{p}.linear1"),
-                d,
-                c.dim_feedforward,
-                true,
-                device,
-            )?,
-            linear2: Linear::load(
-                w,
-                &format!("{p}.linear2"),
-                c.dim_feedforward,
-                d,
-                true,
-                device,
-            )?,
-            norm3: LayerNorm::load(w, &format!("{p}.norm3"), d, device)?,
+        Self {
+            self_attn: SelfAttention::new(d, c.dec_heads, c.dropout, device),
+            norm2: layer_norm(d, device),
+            cross_attn: MsDeformAttn::new(d, c.dec_heads, c.num_levels(), c.dec_points, device),
+            norm1: layer_norm(d, device),
+            linear1: linear(d, c.dim_feedforward, true, device),
+            linear2: linear(c.dim_feedforward, d, true, device),
+            norm3: layer_norm(d, device),
             dropout: DropoutConfig::new(c.dropout).init(),
-        })
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -160,7 +114,7 @@ impl<B: VidtBackend> DecoderLayer<B> {
     }
 }
 
-/// A 1x1 convolution + GroupNorm(32), applied to channel-last tokens.
+/// A 1x1 convolution (a Linear on channel-last tokens) + GroupNorm(32).
 #[derive(Module, Debug)]
 pub struct ProjGn<B: VidtBackend> {
     pub conv: Linear<B>,
@@ -168,11 +122,11 @@ pub struct ProjGn<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> ProjGn<B> {
-    pub fn load(w: &WeightMap, p: &str, c_in: usize, d: usize, device: &B::Device) -> Result<Self> {
-        Ok(Self {
-            conv: Linear::load_conv1x1(w, &format!("{p}.0"), c_in, d, device)?,
-            gn: GroupNorm::load(w, &format!("{p}.1"), d, 32, device)?,
-        })
+    pub fn new(c_in: usize, d: usize, device: &B::Device) -> Self {
+        Self {
+            conv: linear(c_in, d, true, device),
+            gn: GroupNorm::new(d, 32, device),
+        }
     }
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         self.gn.forward(self.conv.forward(x))
@@ -217,43 +171,29 @@ pub fn inverse_sigmoid<B: VidtBackend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
 }
 
 impl<B: VidtBackend> Neck<B> {
-    /// Loads the neck and the first `dec_layers` decoder layers (with heads 0..=dec_layers);
-    /// the remaining layers and heads of the checkpoint are ignored (decoding-layer drop).
-    pub fn load(w: &WeightMap, c: &VidtConfig, device: &B::Device) -> Result<Self> {
+    /// The neck of `cfg` with its `dec_layers` decoder layers and `dec_layers + 1` heads,
+    /// parameters not yet loaded ([`crate::official::load`] fills them).
+    pub fn new(c: &VidtConfig, device: &B::Device) -> Self {
         let d = c.d_model;
-        let input_proj = c
-            .level_channels()
-            .into_iter()
-            .enumerate()
-            .map(|(i, ch)| ProjGn::load(w, &format!("input_proj.{i}"), ch, d, device))
-            .collect::<Result<Vec<_>>>()?;
-        let layers = (0..c.dec_layers)
-            .map(|i| DecoderLayer::load(w, &format!("transformer.decoder.layers.{i}"), c, device))
-            .collect::<Result<Vec<_>>>()?;
-        let class_embed = (0..=c.dec_layers)
-            .map(|i| {
-                Linear::load(
-                    w,
-                    &format!("class_embed.{i}"),
-                    d,
-                    c.num_classes,
-                    true,
-                    device,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let bbox_embed = (0..=c.dec_layers)
-            .map(|i| Mlp3::load(w, &format!("bbox_embed.{i}"), d, 4, device))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            input_proj,
-            tgt_proj: ProjGn::load(w, "tgt_proj", c.det_dim(), d, device)?,
-            query_pos_proj: ProjGn::load(w, "query_pos_proj", d, d, device)?,
-            reference_points: Linear::load(w, "transformer.reference_points", d, 2, true, device)?,
-            layers,
-            class_embed,
-            bbox_embed,
-        })
+        Self {
+            input_proj: c
+                .level_channels()
+                .into_iter()
+                .map(|ch| ProjGn::new(ch, d, device))
+                .collect(),
+            tgt_proj: ProjGn::new(c.det_dim(), d, device),
+            query_pos_proj: ProjGn::new(d, d, device),
+            reference_points: linear(d, 2, true, device),
+            layers: (0..c.dec_layers)
+                .map(|_| DecoderLayer::new(c, device))
+                .collect(),
+            class_embed: (0..=c.dec_layers)
+                .map(|_| linear(d, c.num_classes, true, device))
+                .collect(),
+            bbox_embed: (0..=c.dec_layers)
+                .map(|_| Mlp3::new(d, 4, device))
+                .collect(),
+        }
     }
 
     /// Runs the first `k` decoder layers (all when `None`).

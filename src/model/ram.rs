@@ -6,12 +6,12 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::layers::Linear;
+use burn::nn::Linear;
+
+use super::layers::{linear, param};
 use super::window::{relative_position_index, window_partition, window_reverse};
-use crate::error::Result;
 use crate::ops::VidtBackend;
 use crate::ops::{OpImpl, window_attention};
-use crate::weights::WeightMap;
 
 /// Inputs of the stage-4 [DET x PATCH] cross-attention.
 pub struct CrossInputs<B: VidtBackend> {
@@ -32,26 +32,15 @@ pub struct ReconfiguredAttention<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> ReconfiguredAttention<B> {
-    pub fn load(
-        w: &WeightMap,
-        prefix: &str,
-        dim: usize,
-        heads: usize,
-        window: usize,
-        device: &B::Device,
-    ) -> Result<Self> {
+    pub fn new(dim: usize, heads: usize, window: usize, device: &B::Device) -> Self {
         let table_rows = (2 * window - 1) * (2 * window - 1);
-        Ok(Self {
-            qkv: Linear::load(w, &format!("{prefix}.qkv"), dim, 3 * dim, true, device)?,
-            proj: Linear::load(w, &format!("{prefix}.proj"), dim, dim, true, device)?,
-            relative_position_bias_table: Param::from_tensor(w.tensor::<B, 2>(
-                &format!("{prefix}.relative_position_bias_table"),
-                [table_rows, heads],
-                device,
-            )?),
+        Self {
+            qkv: linear(dim, 3 * dim, true, device),
+            proj: linear(dim, dim, true, device),
+            relative_position_bias_table: param([table_rows, heads], device),
             heads,
             window,
-        })
+        }
     }
 
     /// `(heads, N, N)` relative position bias of one window.

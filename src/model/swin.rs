@@ -2,28 +2,40 @@
 //! [PATCH ; DET] sequences, patch merging of both token kinds, and the four neck levels.
 
 use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{LayerNorm, Linear};
 use burn::tensor::activation::gelu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
 
-use super::layers::{LayerNorm, Linear, PatchConv};
+use super::layers::{layer_norm, linear, param};
 use super::mask::PixelMask;
 use super::position::masked_sine_encoding;
 use super::ram::{CrossInputs, ReconfiguredAttention};
 use super::window::{roll, shift_mask};
 use crate::config::VidtConfig;
-use crate::error::Result;
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
-use crate::weights::WeightMap;
+
+/// The Swin MLP: Linear(C -> 4C), GELU, Linear(4C -> C).
+#[derive(Module, Debug)]
+pub struct Mlp<B: VidtBackend> {
+    pub fc1: Linear<B>,
+    pub fc2: Linear<B>,
+}
+
+impl<B: VidtBackend> Mlp<B> {
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        self.fc2.forward(gelu(self.fc1.forward(x)))
+    }
+}
 
 #[derive(Module, Debug)]
 pub struct SwinBlock<B: VidtBackend> {
     pub norm1: LayerNorm<B>,
     pub attn: ReconfiguredAttention<B>,
     pub norm2: LayerNorm<B>,
-    pub fc1: Linear<B>,
-    pub fc2: Linear<B>,
+    pub mlp: Mlp<B>,
     /// Projects the 256-wide [DET] pos embedding to this block's width.
     pub det_pos_linear: Linear<B>,
     pub shift: usize,
@@ -32,35 +44,27 @@ pub struct SwinBlock<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> SwinBlock<B> {
-    #[allow(clippy::too_many_arguments)]
-    pub fn load(
-        w: &WeightMap,
-        p: &str,
+    /// A block of width `dim`; odd blocks of a stage (`shift` > 0) use shifted windows.
+    pub fn new(
         dim: usize,
         heads: usize,
         window: usize,
         shift: usize,
-        pos_dim: usize,
-        drop_path: f64,
+        (pos_dim, drop_path): (usize, f64),
         device: &B::Device,
-    ) -> Result<Self> {
-        Ok(Self {
-            norm1: LayerNorm::load(w, &format!("{p}.norm1"), dim, device)?,
-            attn: ReconfiguredAttention::load(w, &format!("{p}.attn"), dim, heads, window, device)?,
-            norm2: LayerNorm::load(w, &format!("{p}.norm2"), dim, device)?,
-            fc1: Linear::load(w, &format!("{p}.mlp.fc1"), dim, 4 * dim, true, device)?,
-            fc2: Linear::load(w, &format!("{p}.mlp.fc2"), 4 * dim, dim, true, device)?,
-            det_pos_linear: Linear::load(
-                w,
-                &format!("{p}.det_pos_linear"),
-                pos_dim,
-                dim,
-                true,
-                device,
-            )?,
+    ) -> Self {
+        Self {
+            norm1: layer_norm(dim, device),
+            attn: ReconfiguredAttention::new(dim, heads, window, device),
+            norm2: layer_norm(dim, device),
+            mlp: Mlp {
+                fc1: linear(dim, 4 * dim, true, device),
+                fc2: linear(4 * dim, dim, true, device),
+            },
+            det_pos_linear: linear(pos_dim, dim, true, device),
             shift,
             drop_path,
-        })
+        }
     }
 
     /// `seq`: `(B, H*W + Q, C)` -> same shape.
@@ -129,9 +133,7 @@ impl<B: VidtBackend> SwinBlock<B> {
                 Tensor::cat(vec![x.reshape([b, hw, c]), det_x], 1),
                 self.drop_path,
             );
-        let y = self
-            .fc2
-            .forward(gelu(self.fc1.forward(self.norm2.forward(x.clone()))));
+        let y = self.mlp.forward(self.norm2.forward(x.clone()));
         x + drop_path(y, self.drop_path)
     }
 }
@@ -160,17 +162,11 @@ pub struct PatchMerging<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> PatchMerging<B> {
-    pub fn load(
-        w: &WeightMap,
-        p: &str,
-        dim: usize,
-        out: usize,
-        device: &B::Device,
-    ) -> Result<Self> {
-        Ok(Self {
-            norm: LayerNorm::load(w, &format!("{p}.norm"), 4 * dim, device)?,
-            reduction: Linear::load(w, &format!("{p}.reduction"), 4 * dim, out, false, device)?,
-        })
+    pub fn new(dim: usize, out: usize, device: &B::Device) -> Self {
+        Self {
+            norm: layer_norm(4 * dim, device),
+            reduction: linear(4 * dim, out, false, device),
+        }
     }
 
     /// `(B, H*W + Q, C)` -> `(B, ceil(H/2)*ceil(W/2) + Q, out)`.
@@ -230,23 +226,29 @@ pub struct BackboneOutput<B: VidtBackend> {
     pub stages: Vec<StageTrace<B>>,
 }
 
+/// The 4x4 / stride-4 patch embedding: a convolution, then LayerNorm over channels.
+#[derive(Module, Debug)]
+pub struct PatchEmbed<B: VidtBackend> {
+    pub proj: Conv2d<B>,
+    pub norm: LayerNorm<B>,
+}
+
 #[derive(Module, Debug)]
 pub struct SwinBackbone<B: VidtBackend> {
-    pub patch_embed: PatchConv<B>,
-    pub patch_norm: LayerNorm<B>,
+    pub patch_embed: PatchEmbed<B>,
     pub det_token: Param<Tensor<B, 3>>,
     pub det_pos_embed: Param<Tensor<B, 3>>,
-    pub stages: Vec<SwinStage<B>>,
+    /// The four stages (`layers` as the official code names them).
+    pub layers: Vec<SwinStage<B>>,
     pub window: usize,
 }
 
 impl<B: VidtBackend> SwinBackbone<B> {
-    pub fn load(w: &WeightMap, cfg: &VidtConfig, device: &B::Device) -> Result<Self> {
+    /// The backbone of `cfg`, parameters not yet loaded ([`crate::official::load`] fills them).
+    pub fn new(cfg: &VidtConfig, device: &B::Device) -> Self {
         let s = &cfg.swin;
         let e = s.embed_dim;
-        let q = cfg.det_tokens;
         let n = s.num_stages();
-        let mut stages = Vec::with_capacity(n);
         // Stochastic depth grows linearly over all blocks, from 0 to the preset's rate.
         let total: usize = s.depths.iter().sum();
         let dpr = |i: usize| {
@@ -256,56 +258,38 @@ impl<B: VidtBackend> SwinBackbone<B> {
                 0.0
             }
         };
-        for st in 0..n {
-            let dim = s.stage_dim(st);
-            let first = s.depths[..st].iter().sum::<usize>();
-            let blocks = (0..s.depths[st])
-                .map(|i| {
-                    let shift = if i % 2 == 0 { 0 } else { s.window_size / 2 };
-                    SwinBlock::load(
-                        w,
-                        &format!("backbone.layers.{st}.blocks.{i}"),
-                        dim,
-                        s.num_heads[st],
-                        s.window_size,
-                        shift,
-                        cfg.d_model,
-                        dpr(first + i),
-                        device,
-                    )
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let out = if st + 1 < n { 2 * dim } else { cfg.d_model };
-            let downsample = PatchMerging::load(
-                w,
-                &format!("backbone.layers.{st}.downsample"),
-                dim,
-                out,
-                device,
-            )?;
-            stages.push(SwinStage {
-                blocks,
-                downsample,
-                dim,
-                cross: st == n - 1,
-            });
-        }
-        Ok(Self {
-            patch_embed: PatchConv::load(w, "backbone.patch_embed.proj", 3, e, 4, device)?,
-            patch_norm: LayerNorm::load(w, "backbone.patch_embed.norm", e, device)?,
-            det_token: Param::from_tensor(w.tensor::<B, 3>(
-                "backbone.det_token",
-                [1, q, e],
-                device,
-            )?),
-            det_pos_embed: Param::from_tensor(w.tensor::<B, 3>(
-                "backbone.det_pos_embed",
-                [1, q, cfg.d_model],
-                device,
-            )?),
-            stages,
+        let layers = (0..n)
+            .map(|st| {
+                let dim = s.stage_dim(st);
+                let first = s.depths[..st].iter().sum::<usize>();
+                let blocks = (0..s.depths[st])
+                    .map(|i| {
+                        let shift = if i % 2 == 0 { 0 } else { s.window_size / 2 };
+                        let extra = (cfg.d_model, dpr(first + i));
+                        SwinBlock::new(dim, s.num_heads[st], s.window_size, shift, extra, device)
+                    })
+                    .collect();
+                let out = if st + 1 < n { 2 * dim } else { cfg.d_model };
+                SwinStage {
+                    blocks,
+                    downsample: PatchMerging::new(dim, out, device),
+                    dim,
+                    cross: st == n - 1,
+                }
+            })
+            .collect();
+        Self {
+            patch_embed: PatchEmbed {
+                proj: Conv2dConfig::new([3, e], [4, 4])
+                    .with_stride([4, 4])
+                    .init(device),
+                norm: layer_norm(e, device),
+            },
+            det_token: param([1, cfg.det_tokens, e], device),
+            det_pos_embed: param([1, cfg.det_tokens, cfg.d_model], device),
+            layers,
             window: s.window_size,
-        })
+        }
     }
 
     /// `images`: `(B, 3, H, W)` normalized; `mask`: `(B, H, W)` 1 = padded.
@@ -325,24 +309,25 @@ impl<B: VidtBackend> SwinBackbone<B> {
         } else {
             images
         };
-        let x = self.patch_embed.forward(images);
+        let x = self.patch_embed.proj.forward(images);
         let [_, e, mut h, mut w] = x.dims();
         let mut x = self
-            .patch_norm
+            .patch_embed
+            .norm
             .forward(x.reshape([b, e, h * w]).swap_dims(1, 2));
         let patch_embed = keep.then(|| x.clone().swap_dims(1, 2).reshape([b, e, h, w]));
         let q = self.det_token.dims()[1];
         let mut det = self.det_token.val().repeat_dim(0, b);
         let det_pos = self.det_pos_embed.val();
         // The cross-attention mask starts at the patch grid / 8 (= 2^(stages - #cross stages)).
-        let divisor = 1 << (self.stages.len() - 1);
+        let divisor = 1 << (self.layers.len() - 1);
         let mut cross_mask = mask.resize_nearest(h / divisor, w / divisor);
 
         let mut features = Vec::new();
         let mut stages = Vec::new();
         let mut det_tgt = None;
-        let n = self.stages.len();
-        for (si, stage) in self.stages.iter().enumerate() {
+        let n = self.layers.len();
+        for (si, stage) in self.layers.iter().enumerate() {
             let c = stage.dim;
             let seq = Tensor::cat(vec![x, det], 1);
             let ws = self.window;

@@ -7,9 +7,10 @@
 
 use image::RgbImage;
 
-use super::Target;
-use super::synth::Rng;
-use crate::preprocess::resize_shorter;
+use crate::boxes::{cxcywh_to_xyxy, xyxy_to_normalized_cxcywh};
+use crate::coco::Target;
+use crate::detect::preprocess::resize_shorter;
+use crate::rng::Rng;
 
 /// The resize-crop-resize branch's sizes (official: resize to 400, 500 or 600, crop 384..600).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -76,18 +77,16 @@ pub fn crop_image(
     let mut kept = Target::default();
     for (label, b) in t.labels.into_iter().zip(t.boxes) {
         // Normalized cxcywh -> pixels xyxy in the crop, clamped to it.
-        let ax0 = ((b[0] - b[2] / 2.0) * iw - x0 as f32).clamp(0.0, w as f32);
-        let ay0 = ((b[1] - b[3] / 2.0) * ih - y0 as f32).clamp(0.0, h as f32);
-        let ax1 = ((b[0] + b[2] / 2.0) * iw - x0 as f32).clamp(0.0, w as f32);
-        let ay1 = ((b[1] + b[3] / 2.0) * ih - y0 as f32).clamp(0.0, h as f32);
+        let [bx0, by0, bx1, by1] = cxcywh_to_xyxy(b);
+        let ax0 = (bx0 * iw - x0 as f32).clamp(0.0, w as f32);
+        let ay0 = (by0 * ih - y0 as f32).clamp(0.0, h as f32);
+        let ax1 = (bx1 * iw - x0 as f32).clamp(0.0, w as f32);
+        let ay1 = (by1 * ih - y0 as f32).clamp(0.0, h as f32);
         if ax1 > ax0 && ay1 > ay0 {
             kept.labels.push(label);
-            kept.boxes.push([
-                (ax0 + ax1) / 2.0 / w as f32,
-                (ay0 + ay1) / 2.0 / h as f32,
-                (ax1 - ax0) / w as f32,
-                (ay1 - ay0) / h as f32,
-            ]);
+            let crop = [ax0, ay0, ax1, ay1];
+            kept.boxes
+                .push(xyxy_to_normalized_cxcywh(crop, w as f32, h as f32));
         }
     }
     (out, kept)

@@ -5,11 +5,11 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::Target;
 use super::matcher::{Matcher, Matching};
-use crate::detector::read;
+use crate::coco::Target;
 use crate::error::Result;
 use crate::ops::VidtBackend;
+use crate::tensor_map::read;
 
 /// Loss weights of the official recipe.
 #[derive(Clone, Copy, Debug)]

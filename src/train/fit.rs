@@ -1,13 +1,11 @@
 //! The training loop: background batch loading with the official augmentations (random
 //! horizontal flip, random resize of the shorter side), AdamW with gradient clipping, linear
 //! warm-up then cosine decay to `min_lr`, validation loss and COCO mAP per epoch, and a
-//! checkpoint per epoch written atomically (weights under the official keys, the Adam moments,
-//! a small state file), from which `--resume` continues. Each step seeds the backend's RNG from
+//! checkpoint per epoch ([`super::checkpoint`]), from which `--resume` continues. Each step seeds the backend's RNG from
 //! the run's seed and the step number, so a resumed run draws the same dropout and drop-path
 //! masks as an uninterrupted one.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -15,97 +13,20 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use image::RgbImage;
-use serde::{Deserialize, Serialize};
 
-use super::Target;
-use super::augment::{CropBranch, augment};
+use super::augment::augment;
+use super::checkpoint::{EpochLog, TrainState, append_log, save_checkpoint};
 use super::criterion::Criterion;
-use super::dataset::{Dataset, Sample};
 use super::optim::VidtOptim;
-use super::step::{Shard, train_step};
-use super::synth::Rng;
-use crate::config::VidtConfig;
+pub use super::options::TrainOptions;
+use super::step::{Shard, Teacher, train_step};
+use crate::coco::{Dataset, Sample, Target};
+use crate::detect::preprocess::{load_image, pad_batch};
 use crate::error::{Result, VidtError};
 use crate::model::{PixelMask, Vidt};
 use crate::ops::VidtBackend;
-use crate::preprocess::{load_image, pad_batch};
-use crate::weights::{WeightMap, WeightTensor};
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TrainOptions {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub lr: f64,
-    pub min_lr: f64,
-    pub weight_decay: f32,
-    pub clip_norm: f32,
-    /// Warm-up steps (linear from 0).
-    pub warmup_steps: usize,
-    /// Shorter-side sizes to pick from (official: 480..=800 step 32).
-    pub scales: Vec<usize>,
-    pub max_size: usize,
-    /// The resize-crop-resize branch, taken for half of the images (official); `None` resizes
-    /// only (runs recorded before the branch existed read as `None`).
-    #[serde(default)]
-    pub crop: Option<CropBranch>,
-    pub seed: u64,
-    /// Frozen teacher checkpoint for token-matching distillation (any ViDT size).
-    #[serde(default)]
-    pub teacher: Option<PathBuf>,
-    /// Weight of `loss_distil` (official `--distil_loss_coef` 4.0).
-    #[serde(default = "default_distil_coef")]
-    pub distil_coef: f64,
-    /// Stop abruptly after this many steps in this process (tests kill-and-resume).
-    #[serde(skip)]
-    pub abort_after_steps: Option<usize>,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        Self {
-            epochs: 50,
-            batch_size: 2,
-            lr: 1e-4,
-            min_lr: 1e-7,
-            weight_decay: 1e-4,
-            clip_norm: 0.1,
-            warmup_steps: 0,
-            scales: (480..=800).step_by(32).collect(),
-            max_size: 1333,
-            crop: Some(CropBranch::default()),
-            seed: 42,
-            teacher: None,
-            distil_coef: default_distil_coef(),
-            abort_after_steps: None,
-        }
-    }
-}
-
-fn default_distil_coef() -> f64 {
-    4.0
-}
-
-/// What a checkpoint directory records besides the weights.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TrainState {
-    /// Epochs completed.
-    pub epoch: usize,
-    /// Optimizer steps taken.
-    pub step: usize,
-    pub config: VidtConfig,
-    pub options: TrainOptions,
-    pub history: Vec<EpochLog>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EpochLog {
-    pub epoch: usize,
-    pub train_loss: f32,
-    pub val_loss: Option<f32>,
-    /// COCO statistics on the validation set.
-    pub val: Option<super::eval::CocoStats>,
-    pub images_per_s: f32,
-}
+use crate::rng::{Rng, mix};
+use crate::tensor_map::{TensorMap, read};
 
 /// Learning rate at `step` of `total`: linear warm-up, then cosine to `min_lr`.
 pub fn lr_at(o: &TrainOptions, step: usize, total: usize) -> f64 {
@@ -191,80 +112,6 @@ fn epoch_batches(
     rx
 }
 
-fn io(p: &Path, e: std::io::Error) -> VidtError {
-    VidtError::Io {
-        path: p.to_path_buf(),
-        reason: e.to_string(),
-    }
-}
-
-/// Writes the optimizer state, the weights, then the state file, each to a temporary file
-/// renamed into place: a run killed at any moment leaves the previous complete checkpoint (the
-/// state file names the epoch whose files it uses).
-fn save_checkpoint<B: VidtBackend>(
-    dir: &Path,
-    model: &Vidt<B>,
-    optim_state: &BTreeMap<String, WeightTensor>,
-    state: &TrainState,
-) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let tmp = dir.join(".optimizer.safetensors.tmp");
-    crate::weights::write_safetensors(&tmp, optim_state, &[])?;
-    let final_o = optimizer_state_path(dir, state.epoch);
-    std::fs::rename(&tmp, &final_o).map_err(|e| io(&final_o, e))?;
-    let weights = model.to_weights()?;
-    let map = weights
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    let tmp = dir.join(".checkpoint.safetensors.tmp");
-    crate::weights::write_safetensors(&tmp, &map, &[])?;
-    let final_w = checkpoint_weights_path(dir, state.epoch);
-    std::fs::rename(&tmp, &final_w).map_err(|e| io(&final_w, e))?;
-    let tmp = dir.join(".state.json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_string_pretty(state).expect("serializable"),
-    )
-    .map_err(|e| io(&tmp, e))?;
-    let final_s = dir.join("state.json");
-    std::fs::rename(&tmp, &final_s).map_err(|e| io(&final_s, e))?;
-    // The previous epoch's weights are no longer referenced.
-    if state.epoch > 1 {
-        let _ = std::fs::remove_file(checkpoint_weights_path(dir, state.epoch - 1));
-        let _ = std::fs::remove_file(optimizer_state_path(dir, state.epoch - 1));
-    }
-    Ok(())
-}
-
-/// Reads `dir/state.json` and the weights it names.
-pub fn read_checkpoint(dir: &Path) -> Result<(TrainState, WeightMap)> {
-    let p = dir.join("state.json");
-    let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
-    let state: TrainState = serde_json::from_str(&text).map_err(|e| VidtError::Input {
-        name: p.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let w = WeightMap::from_file(checkpoint_weights_path(dir, state.epoch))?;
-    Ok((state, w))
-}
-
-/// The Adam moments saved with the checkpoint after `epoch` epochs, if that file exists
-/// (checkpoints of older versions have none).
-pub fn read_optimizer_state(
-    dir: &Path,
-    epoch: usize,
-) -> Result<Option<BTreeMap<String, WeightTensor>>> {
-    let p = optimizer_state_path(dir, epoch);
-    if !p.is_file() {
-        return Ok(None);
-    }
-    let w = WeightMap::from_file(&p)?;
-    Ok(Some(
-        w.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
-    ))
-}
-
 /// Trains `model` (on `devices[0]`) and writes checkpoints to `out`. Several devices train data
 /// parallel: each batch is split over them. `state` continues a run (from [`read_checkpoint`],
 /// with the optimizer state from [`read_optimizer_state`]) or starts one. Returns the final
@@ -272,7 +119,7 @@ pub fn read_optimizer_state(
 pub fn fit<B>(
     mut model: Vidt<B>,
     mut state: TrainState,
-    optim_state: Option<&BTreeMap<String, WeightTensor>>,
+    optim_state: Option<&TensorMap>,
     train: &Dataset,
     val: Option<&Dataset>,
     out: &Path,
@@ -308,12 +155,12 @@ where
     // The teacher is loaded on the autodiff backend, then moved to its inner backend.
     let teacher_model = match &o.teacher {
         Some(p) => {
-            let m = crate::weights::LoadedModel::from_file(p)?;
-            Some(Vidt::<B>::load(&m.weights, &m.config, device)?.valid())
+            let m = crate::io::LoadedModel::from_file(p)?;
+            Some(crate::official::load::<B>(&m.weights, &m.config, device)?.valid())
         }
         None => None,
     };
-    let teacher = teacher_model.as_ref().map(|model| super::step::Teacher {
+    let teacher = teacher_model.as_ref().map(|model| Teacher {
         model,
         coef: o.distil_coef as f32,
     });
@@ -373,16 +220,8 @@ where
         let images_per_s = images as f32 / start.elapsed().as_secs_f32();
         let (val_loss, val_stats) = match val {
             Some(v) => {
-                let size = *o.scales.last().expect("at least one scale");
-                let (dets, loss) = super::eval::detect_dataset(
-                    &model.valid(),
-                    v,
-                    size,
-                    o.max_size,
-                    device,
-                    Some(&criterion),
-                )?;
-                (loss, Some(super::eval::evaluate(&v.coco, &dets)))
+                let (stats, loss) = validate(&model.valid(), v, &o, device, &criterion)?;
+                (Some(loss), Some(stats))
             }
             None => (None, None),
         };
@@ -407,14 +246,32 @@ where
     Ok(state)
 }
 
+/// COCO statistics and the mean loss per image on `ds`, from one forward pass per image (at
+/// the largest training scale).
+fn validate<B: VidtBackend>(
+    model: &Vidt<B>,
+    ds: &Dataset,
+    o: &TrainOptions,
+    device: &B::Device,
+    criterion: &Criterion,
+) -> Result<(crate::coco::CocoStats, f32)> {
+    let size = *o.scales.last().expect("at least one scale");
+    let mut loss_sum = 0.0;
+    let dets =
+        crate::coco::eval::detect_dataset(model, ds, (size, o.max_size), device, |s, out| {
+            let mut levels = out.aux;
+            levels.push((out.pred_logits, out.pred_boxes));
+            loss_sum += read(criterion.forward(&levels, &[s.target()])?.total)?[0];
+            Ok(())
+        })?;
+    let stats = crate::coco::evaluate(&ds.coco, &dets);
+    Ok((stats, loss_sum / ds.samples.len().max(1) as f32))
+}
+
 /// The RNG seed of step `step` on replica `replica`: a function of the run's seed only, so
 /// dropout and drop-path masks do not depend on where a run was resumed.
 fn step_seed(seed: u64, step: usize, replica: usize) -> u64 {
-    let mut x = seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((replica as u64) << 48);
-    // splitmix64 finalizer: nearby steps get unrelated seeds.
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+    mix(seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((replica as u64) << 48))
 }
 
 /// Per-epoch progress: a bar when stderr is a terminal, else one line per step (logs, CI).
@@ -455,32 +312,4 @@ impl Progress {
             b.finish();
         }
     }
-}
-
-/// Appends a line to `dir/train.log` (the run's log, kept across resumes).
-fn append_log(dir: &Path, line: &str) -> Result<()> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let p = dir.join("train.log");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&p)
-        .map_err(|e| io(&p, e))?;
-    writeln!(f, "{line}").map_err(|e| io(&p, e))
-}
-
-/// The directory's checkpoint, if it has one.
-pub fn has_checkpoint(dir: &Path) -> bool {
-    dir.join("state.json").is_file()
-}
-
-/// The optimizer state (Adam moments by parameter path) of the checkpoint after `epoch` epochs.
-pub fn optimizer_state_path(dir: &Path, epoch: usize) -> PathBuf {
-    dir.join(format!("optimizer-{epoch:04}.safetensors"))
-}
-
-/// The weights file of the checkpoint after `epoch` epochs.
-pub fn checkpoint_weights_path(dir: &Path, epoch: usize) -> PathBuf {
-    dir.join(format!("checkpoint-{epoch:04}.safetensors"))
 }

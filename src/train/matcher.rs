@@ -4,8 +4,8 @@
 //! The cost is computed in f32 in the reference's operation order and solved in f64 by `lsap`,
 //! a port of SciPy's `linear_sum_assignment`, so ties resolve as in the reference.
 
-use super::Target;
-use super::boxes::{cxcywh_to_xyxy, generalized_iou};
+use crate::boxes::{cxcywh_to_xyxy, generalized_iou};
+use crate::coco::Target;
 use crate::error::{Result, VidtError};
 
 #[derive(Clone, Copy, Debug)]

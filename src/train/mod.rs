@@ -1,24 +1,19 @@
-//! Training: Hungarian matching, the ViDT set criterion (focal class loss, L1 and GIoU box
-//! losses on the final and every auxiliary output), token-matching distillation.
+//! Training: the official augmentations ([`augment`]), Hungarian matching ([`matcher`]), the
+//! ViDT set criterion (focal class loss, L1 and GIoU box losses on the final and every
+//! auxiliary output, [`criterion`]), token-matching distillation ([`distil`]), the official
+//! AdamW groups ([`optim`]), one step, data parallel ([`step`]), the loop ([`fit`]), the run
+//! directory ([`checkpoint`]) and a run set up from what the user asked for ([`run`]).
 
 pub mod augment;
-pub mod boxes;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod checkpoint;
 pub mod criterion;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod dataset;
 pub mod distil;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fit;
 pub mod matcher;
 pub mod optim;
+pub mod options;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod run;
 pub mod step;
-pub mod synth;
-
-/// Ground truth of one image: class ids and normalized (cx, cy, w, h) boxes.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Target {
-    pub labels: Vec<usize>,
-    pub boxes: Vec<[f32; 4]>,
-}

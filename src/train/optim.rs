@@ -8,7 +8,7 @@
 //! moments written with each checkpoint under the parameters' module paths (so a resumed run
 //! continues with them).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use burn::module::{AutodiffModule, ModuleVisitor, Param, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
@@ -19,16 +19,17 @@ use burn::optim::{
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::detector::read;
 use crate::error::{Result, VidtError};
 use crate::model::Vidt;
+use crate::official::load::PathStack;
 use crate::ops::VidtBackend;
-use crate::weights::WeightTensor;
+use crate::tensor_map::read;
+use crate::tensor_map::{HostTensor, TensorMap};
 
 type Adam<B> = OptimizerAdaptor<AdamW, Vidt<B>, B>;
 type Records<B> = HashMap<ParamId, AdaptorRecord<AdamW, B>>;
 
-/// One trainable tensor: its module path (e.g. `backbone.stages.0.blocks.1.attn.qkv.weight`)
+/// One trainable tensor: its module path (e.g. `backbone.layers.0.blocks.1.attn.qkv.weight`)
 /// and whether the official recipe exempts it from weight decay.
 #[derive(Clone, Debug)]
 pub struct ParamInfo {
@@ -41,20 +42,20 @@ pub struct ParamInfo {
 /// Collects [`ParamInfo`]s; `stack` is the module path as burn's visitor reports it (struct
 /// fields and Vec indices).
 struct Collect {
-    stack: Vec<String>,
+    stack: PathStack,
     out: Vec<ParamInfo>,
 }
 
 impl<B: AutodiffBackend> ModuleVisitor<B> for Collect {
     fn enter_module(&mut self, name: &str, _: &str) {
-        self.stack.push(name.to_string());
+        self.stack.enter(name);
     }
     fn exit_module(&mut self, _: &str, _: &str) {
-        self.stack.pop();
+        self.stack.exit();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let path = self.stack.join(".");
-        let last = self.stack.last().map(String::as_str).unwrap_or("");
+        let path = self.stack.path();
+        let last = self.stack.last();
         // main.py: `"backbone" in name` and (1-D, `.bias`, or in `no_weight_decay()`).
         let no_decay = path.starts_with("backbone.")
             && (D == 1 || last == "bias" || last == "det_token" || last == "det_pos_embed");
@@ -74,7 +75,7 @@ where
     Vidt<B>: AutodiffModule<B>,
 {
     let mut c = Collect {
-        stack: Vec::new(),
+        stack: PathStack::default(),
         out: Vec::new(),
     };
     burn::module::Module::visit(model, &mut c);
@@ -232,14 +233,14 @@ where
 
     /// The Adam moments by parameter path: `PATH.exp_avg`, `PATH.exp_avg_sq` and `PATH.step`
     /// (torch's names); parameters that never had a gradient have none.
-    pub fn state(&self, model: &Vidt<B>) -> Result<BTreeMap<String, WeightTensor>> {
+    pub fn state(&self, model: &Vidt<B>) -> Result<TensorMap> {
         // burn keeps them in its own (hashbrown) map type.
         let mut records: Records<B> = self.decay.to_record().into_iter().collect();
         records.extend(self.no_decay.to_record());
         let mut v = SaveState::<B> {
             params: &self.params,
             records,
-            out: BTreeMap::new(),
+            out: TensorMap::new(),
             error: None,
         };
         burn::module::Module::visit(model, &mut v);
@@ -251,11 +252,7 @@ where
 
     /// Restores moments written by [`state`](Self::state) for the same architecture. A key
     /// whose shape differs from its parameter is an error naming both.
-    pub fn load_state(
-        &mut self,
-        model: &Vidt<B>,
-        state: &BTreeMap<String, WeightTensor>,
-    ) -> Result<usize> {
+    pub fn load_state(&mut self, model: &Vidt<B>, state: &TensorMap) -> Result<usize> {
         let mut v = LoadState::<B> {
             params: &self.params,
             state,
@@ -281,7 +278,7 @@ where
 struct SaveState<'a, B: AutodiffBackend> {
     params: &'a HashMap<ParamId, ParamInfo>,
     records: Records<B>,
-    out: BTreeMap<String, WeightTensor>,
+    out: TensorMap,
     error: Option<VidtError>,
 }
 
@@ -299,7 +296,7 @@ where
         let p = &self.params[&param.id].path;
         let mut put = |key: String, t: Tensor<B::InnerBackend, D>| match read(t) {
             Ok(data) => {
-                self.out.insert(key, WeightTensor::new(shape.clone(), data));
+                self.out.insert(key, HostTensor::new(shape.clone(), data));
             }
             Err(e) => self.error = Some(e),
         };
@@ -307,14 +304,14 @@ where
         put(format!("{p}.exp_avg_sq"), m.moment_2);
         self.out.insert(
             format!("{p}.step"),
-            WeightTensor::new(vec![1], vec![m.time as f32]),
+            HostTensor::new(vec![1], vec![m.time as f32]),
         );
     }
 }
 
 struct LoadState<'a, B: AutodiffBackend> {
     params: &'a HashMap<ParamId, ParamInfo>,
-    state: &'a BTreeMap<String, WeightTensor>,
+    state: &'a TensorMap,
     decay: Vec<(ParamId, AdaptorRecord<AdamW, B>)>,
     no_decay: Vec<(ParamId, AdaptorRecord<AdamW, B>)>,
     error: Option<VidtError>,
@@ -325,9 +322,9 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for LoadState<'_, B> {
         let info = &self.params[&param.id];
         let p = &info.path;
         let (Some(m1), Some(m2), Some(step)) = (
-            self.state.get(&format!("{p}.exp_avg")),
-            self.state.get(&format!("{p}.exp_avg_sq")),
-            self.state.get(&format!("{p}.step")),
+            self.state.require(&format!("{p}.exp_avg")).ok(),
+            self.state.require(&format!("{p}.exp_avg_sq")).ok(),
+            self.state.require(&format!("{p}.step")).ok(),
         ) else {
             return;
         };
@@ -342,7 +339,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for LoadState<'_, B> {
             }
         }
         let device = param.lazy_device();
-        let t = |w: &WeightTensor| {
+        let t = |w: &HostTensor| {
             Tensor::<B::InnerBackend, D>::from_data(
                 TensorData::new(w.data.clone(), dims.clone()),
                 &device,

@@ -11,14 +11,14 @@ use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
 
-use super::Target;
 use super::criterion::Criterion;
 use super::distil::{DistilTokens, token_matching_loss};
 use super::optim::VidtOptim;
-use crate::detector::read;
+use crate::coco::Target;
 use crate::error::{Result, VidtError};
 use crate::model::{ForwardOptions, PixelMask, Vidt};
 use crate::ops::VidtBackend;
+use crate::tensor_map::read;
 
 /// A frozen teacher for token-matching distillation, and the loss weight (official 4.0).
 pub struct Teacher<'a, B: AutodiffBackend>

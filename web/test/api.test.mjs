@@ -24,6 +24,7 @@ before(async () => {
       "/files/model.vidt": model,
       "/files/model.pth": fixture("vidt_nano_perturbed.pth"),
       "/files/garbage.vidt": fixture("fixtures.json"),
+      "/files/demo.vidt": path.join(ROOT, "models/demo.vidt"),
     },
   });
   browser = await launch();
@@ -191,4 +192,59 @@ test("an HTMLVideoElement (a live canvas stream) is a source too", async () => {
   assert.deepEqual([r.w, r.h], [160, 120]);
   assert.equal(r.dets.length, 5);
   for (const d of r.dets) assert.ok(d.box.xmax > -1 && d.box.xmin < 161 && d.box.ymin < 121, "box in the frame");
+});
+
+test("nmsIou: the model's NMS by default, null turns it off, a number sets it (as the CLI)", async () => {
+  // The demo model recommends class-wise NMS at 0.5; at a low threshold it emits duplicates.
+  const T = 0.02;
+  const cli = (flags) => JSON.parse(execFileSync(findVidtBin(), [
+    "detect", path.join(ROOT, "examples/shapes.png"), "--device", "cpu", "--threshold", String(T),
+    ...flags,
+  ], { encoding: "utf8" }))[0].detections;
+  const runs = await page.evaluate(async (T) => {
+    const det = await vidt.Detector.fromUrl("/files/demo.vidt", { backend: "cpu" });
+    const img = new Image();
+    img.src = "/examples/shapes.png";
+    await img.decode();
+    const out = {
+      recommended: det.nmsIou,
+      byDefault: await det.detect(img, { threshold: T }),
+      off: await det.detect(img, { threshold: T, nmsIou: null }),
+      half: await det.detect(img, { threshold: T, nmsIou: 0.5 }),
+      tenth: await det.detect(img, { threshold: T, nmsIou: 0.1 }),
+    };
+    det.dispose();
+    return out;
+  }, T);
+  const iou = (a, b) => {
+    const w = Math.max(0, Math.min(a.xmax, b.xmax) - Math.max(a.xmin, b.xmin));
+    const h = Math.max(0, Math.min(a.ymax, b.ymax) - Math.max(a.ymin, b.ymin));
+    const area = (r) => (r.xmax - r.xmin) * (r.ymax - r.ymin);
+    return (w * h) / (area(a) + area(b) - w * h);
+  };
+  const greedy = (dets, t) => {
+    const kept = [];
+    for (const d of dets) {
+      if (!kept.some((k) => k.labelId === d.labelId && iou(k.box, d.box) > t)) kept.push(d);
+    }
+    return kept;
+  };
+  const overlapping = (dets, t) => dets.some((a, i) =>
+    dets.slice(i + 1).some((b) => a.labelId === b.labelId && iou(a.box, b.box) > t));
+  assert.equal(runs.recommended, 0.5);
+  assert.ok(overlapping(runs.off, 0.5), "without NMS the model has duplicates to remove");
+  assert.deepEqual(runs.byDefault, runs.half);
+  assert.deepEqual(runs.half, greedy(runs.off, 0.5));
+  assert.deepEqual(runs.tenth, greedy(runs.off, 0.1));
+  assert.ok(runs.tenth.length < runs.off.length && !overlapping(runs.tenth, 0.1));
+  // The same detections as the CLI's --no-nms and default, box for box.
+  for (const [ours, native] of [[runs.off, cli(["--no-nms"])], [runs.byDefault, cli([])]]) {
+    assert.equal(ours.length, native.length);
+    ours.forEach((d, i) => {
+      assert.equal(d.labelId, native[i].label_id);
+      assert.ok(Math.abs(d.score - native[i].score) < 1e-4, `${d.score} vs ${native[i].score}`);
+      const b = native[i].box;
+      assert.ok(Math.abs(d.box.xmin - b[0]) < 0.05 && Math.abs(d.box.ymax - b[3]) < 0.05);
+    });
+  }
 });

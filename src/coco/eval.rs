@@ -1,0 +1,343 @@
+//! COCO bbox evaluation, the same definitions as pycocotools' COCOeval: IoU thresholds
+//! .50:.05:.95, 101-point interpolated precision, area ranges all/small/medium/large (from the
+//! ground truth's `area` field; detections' from their box), maxDets 1/10/100, crowd ground
+//! truth matched by intersection over the detection's area and never counted as missed.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::dataset::{CocoFile, Dataset, Sample};
+use crate::boxes::{coco_iou, xyxy_to_xywh};
+use crate::defaults::TOP_K;
+use crate::detect::postprocess::postprocess;
+use crate::detect::preprocess::{load_image, make_batch};
+use crate::error::Result;
+use crate::model::{ForwardOptions, Vidt, VidtOutput};
+use crate::ops::VidtBackend;
+use crate::tensor_map::read;
+
+/// One detection in COCO results format.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CocoDetection {
+    pub image_id: u64,
+    pub category_id: usize,
+    /// `[x, y, w, h]` in pixels.
+    pub bbox: [f32; 4],
+    pub score: f32,
+}
+
+/// The 12 standard statistics.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[allow(non_snake_case)]
+pub struct CocoStats {
+    pub AP: f64,
+    pub AP50: f64,
+    pub AP75: f64,
+    pub APs: f64,
+    pub APm: f64,
+    pub APl: f64,
+    pub AR1: f64,
+    pub AR10: f64,
+    pub AR100: f64,
+    pub ARs: f64,
+    pub ARm: f64,
+    pub ARl: f64,
+}
+
+const AREAS: [(f64, f64); 4] = [(0.0, 1e10), (0.0, 1024.0), (1024.0, 9216.0), (9216.0, 1e10)];
+const MAX_DETS: [usize; 3] = [1, 10, 100];
+
+struct Gt {
+    bbox: [f64; 4],
+    area: f64,
+    crowd: bool,
+}
+
+struct Dt {
+    bbox: [f64; 4],
+    area: f64,
+    score: f64,
+}
+
+/// Per (image, category, area range): detection scores, matched flags per threshold, ignore
+/// flags per threshold, and the number of non-ignored ground truths.
+struct ImageEval {
+    scores: Vec<f64>,
+    matched: Vec<Vec<bool>>,
+    ignored: Vec<Vec<bool>>,
+    num_gt: usize,
+}
+
+fn evaluate_image(
+    gts: &[&Gt],
+    dts: &[&Dt],
+    area: (f64, f64),
+    thresholds: &[f64],
+) -> Option<ImageEval> {
+    if gts.is_empty() && dts.is_empty() {
+        return None;
+    }
+    let gt_ignore: Vec<bool> = gts
+        .iter()
+        .map(|g| g.crowd || g.area < area.0 || g.area > area.1)
+        .collect();
+    // Non-ignored ground truth first (stable), detections by descending score (stable), top 100.
+    let mut gorder: Vec<usize> = (0..gts.len()).collect();
+    gorder.sort_by_key(|&i| gt_ignore[i]);
+    let mut dorder: Vec<usize> = (0..dts.len()).collect();
+    dorder.sort_by(|&a, &b| dts[b].score.total_cmp(&dts[a].score));
+    dorder.truncate(MAX_DETS[2]);
+    let g: Vec<&Gt> = gorder.iter().map(|&i| gts[i]).collect();
+    let gig: Vec<bool> = gorder.iter().map(|&i| gt_ignore[i]).collect();
+    let d: Vec<&Dt> = dorder.iter().map(|&i| dts[i]).collect();
+    let ious: Vec<Vec<f64>> = d
+        .iter()
+        .map(|dd| {
+            g.iter()
+                .map(|gg| coco_iou(dd.bbox, gg.bbox, gg.crowd))
+                .collect()
+        })
+        .collect();
+    let (nt, nd, ng) = (thresholds.len(), d.len(), g.len());
+    let mut dtm = vec![vec![false; nd]; nt];
+    let mut dt_ig = vec![vec![false; nd]; nt];
+    for (ti, &t) in thresholds.iter().enumerate() {
+        let mut gtm = vec![false; ng];
+        for di in 0..nd {
+            let mut best = t.min(1.0 - 1e-10);
+            let mut m: Option<usize> = None;
+            for gi in 0..ng {
+                if gtm[gi] && !g[gi].crowd {
+                    continue;
+                }
+                if let Some(mi) = m
+                    && !gig[mi]
+                    && gig[gi]
+                {
+                    break;
+                }
+                if ious[di][gi] < best {
+                    continue;
+                }
+                best = ious[di][gi];
+                m = Some(gi);
+            }
+            if let Some(mi) = m {
+                dt_ig[ti][di] = gig[mi];
+                dtm[ti][di] = true;
+                gtm[mi] = true;
+            }
+        }
+        // Unmatched detections outside the area range are ignored.
+        for di in 0..nd {
+            if !dtm[ti][di] && (d[di].area < area.0 || d[di].area > area.1) {
+                dt_ig[ti][di] = true;
+            }
+        }
+    }
+    Some(ImageEval {
+        scores: d.iter().map(|x| x.score).collect(),
+        matched: dtm,
+        ignored: dt_ig,
+        num_gt: gig.iter().filter(|&&x| !x).count(),
+    })
+}
+
+/// Evaluates `detections` against `gt` (every category and image of the ground truth).
+pub fn evaluate(gt: &CocoFile, detections: &[CocoDetection]) -> CocoStats {
+    let thresholds = linspace(0.5, 0.95, 10);
+    let rec_thrs = linspace(0.0, 1.0, 101);
+    let cats: BTreeSet<usize> = gt.categories.iter().map(|c| c.id).collect();
+    // Sorted ids, as COCOeval's params: the order decides ties between equal scores.
+    let images: Vec<u64> = gt
+        .images
+        .iter()
+        .map(|i| i.id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut gts: HashMap<(u64, usize), Vec<Gt>> = HashMap::new();
+    for a in &gt.annotations {
+        let b = a.bbox.map(f64::from);
+        gts.entry((a.image_id, a.category_id))
+            .or_default()
+            .push(Gt {
+                bbox: b,
+                area: a.area as f64,
+                crowd: a.iscrowd != 0,
+            });
+    }
+    let mut dts: HashMap<(u64, usize), Vec<Dt>> = HashMap::new();
+    for d in detections {
+        let b = d.bbox.map(f64::from);
+        dts.entry((d.image_id, d.category_id))
+            .or_default()
+            .push(Dt {
+                bbox: b,
+                area: b[2] * b[3],
+                score: d.score as f64,
+            });
+    }
+    let (nt, nr, nk, na, nm) = (
+        thresholds.len(),
+        rec_thrs.len(),
+        cats.len(),
+        AREAS.len(),
+        MAX_DETS.len(),
+    );
+    // precision[t][r][k][a][m], recall[t][k][a][m]; -1 = no ground truth.
+    let mut precision = vec![-1.0; nt * nr * nk * na * nm];
+    let mut recall = vec![-1.0; nt * nk * na * nm];
+    let empty_g: Vec<Gt> = vec![];
+    let empty_d: Vec<Dt> = vec![];
+    for (k, &cat) in cats.iter().enumerate() {
+        for (a, &area) in AREAS.iter().enumerate() {
+            let evals: Vec<ImageEval> = images
+                .iter()
+                .filter_map(|&img| {
+                    let g: Vec<&Gt> = gts.get(&(img, cat)).unwrap_or(&empty_g).iter().collect();
+                    let d: Vec<&Dt> = dts.get(&(img, cat)).unwrap_or(&empty_d).iter().collect();
+                    evaluate_image(&g, &d, area, &thresholds)
+                })
+                .collect();
+            let npig: usize = evals.iter().map(|e| e.num_gt).sum();
+            if npig == 0 {
+                continue;
+            }
+            for (m, &max_det) in MAX_DETS.iter().enumerate() {
+                // (score, image eval, index) of every image's first max_det detections,
+                // sorted by descending score, stable in image order.
+                let mut all: Vec<(f64, usize, usize)> = Vec::new();
+                for (ei, e) in evals.iter().enumerate() {
+                    for di in 0..e.scores.len().min(max_det) {
+                        all.push((e.scores[di], ei, di));
+                    }
+                }
+                all.sort_by(|x, y| y.0.total_cmp(&x.0));
+                for t in 0..nt {
+                    let (mut tp, mut fp) = (0.0f64, 0.0f64);
+                    let mut rc = Vec::with_capacity(all.len());
+                    let mut pr = Vec::with_capacity(all.len());
+                    for &(_, ei, di) in &all {
+                        let e = &evals[ei];
+                        if e.ignored[t][di] {
+                            // Ignored detections change neither count.
+                        } else if e.matched[t][di] {
+                            tp += 1.0;
+                        } else {
+                            fp += 1.0;
+                        }
+                        rc.push(tp / npig as f64);
+                        pr.push(tp / (fp + tp + f64::EPSILON));
+                    }
+                    let ri = ((t * nk + k) * na + a) * nm + m;
+                    recall[ri] = rc.last().copied().unwrap_or(0.0);
+                    for i in (1..pr.len()).rev() {
+                        if pr[i] > pr[i - 1] {
+                            pr[i - 1] = pr[i];
+                        }
+                    }
+                    for (r, &thr) in rec_thrs.iter().enumerate() {
+                        // searchsorted(rc, thr, side='left')
+                        let idx = rc.partition_point(|&x| x < thr);
+                        let q = if idx < pr.len() { pr[idx] } else { 0.0 };
+                        precision[(((t * nr + r) * nk + k) * na + a) * nm + m] = q;
+                    }
+                }
+            }
+        }
+    }
+    let ap = |t: Option<usize>, a: usize, m: usize| -> f64 {
+        let mut v = Vec::new();
+        for ti in 0..nt {
+            if t.is_some_and(|x| x != ti) {
+                continue;
+            }
+            for r in 0..nr {
+                for k in 0..nk {
+                    v.push(precision[(((ti * nr + r) * nk + k) * na + a) * nm + m]);
+                }
+            }
+        }
+        mean_valid(&v)
+    };
+    let ar = |a: usize, m: usize| -> f64 {
+        let mut v = Vec::new();
+        for t in 0..nt {
+            for k in 0..nk {
+                v.push(recall[((t * nk + k) * na + a) * nm + m]);
+            }
+        }
+        mean_valid(&v)
+    };
+    CocoStats {
+        AP: ap(None, 0, 2),
+        AP50: ap(Some(0), 0, 2),
+        AP75: ap(Some(5), 0, 2),
+        APs: ap(None, 1, 2),
+        APm: ap(None, 2, 2),
+        APl: ap(None, 3, 2),
+        AR1: ar(0, 0),
+        AR10: ar(0, 1),
+        AR100: ar(0, 2),
+        ARs: ar(1, 2),
+        ARm: ar(2, 2),
+        ARl: ar(3, 2),
+    }
+}
+
+/// numpy's `linspace` (same floating-point values: `i * step + start`, the last one exact).
+fn linspace(start: f64, stop: f64, n: usize) -> Vec<f64> {
+    let step = (stop - start) / (n - 1) as f64;
+    let mut v: Vec<f64> = (0..n).map(|i| i as f64 * step + start).collect();
+    v[n - 1] = stop;
+    v
+}
+
+/// Mean of the entries > -1, or -1 when there are none (pycocotools' convention).
+fn mean_valid(v: &[f64]) -> f64 {
+    let valid: Vec<f64> = v.iter().copied().filter(|&x| x > -1.0).collect();
+    if valid.is_empty() {
+        -1.0
+    } else {
+        valid.iter().sum::<f64>() / valid.len() as f64
+    }
+}
+
+/// Runs `model` over every image of `ds` (resized so the shorter side is `size`, the longer at
+/// most `max_size`) and returns its top-100 detections per image in COCO results format (the
+/// model's label ids taken as category ids). `each` is handed every image's sample and outputs
+/// (training computes its validation loss from the same forward passes).
+pub fn detect_dataset<B: VidtBackend>(
+    model: &Vidt<B>,
+    ds: &Dataset,
+    (size, max_size): (usize, usize),
+    device: &B::Device,
+    mut each: impl FnMut(&Sample, VidtOutput<B>) -> Result<()>,
+) -> Result<Vec<CocoDetection>> {
+    let mut out = Vec::new();
+    for (s, &image_id) in ds.samples.iter().zip(&ds.image_ids) {
+        let img = load_image(&s.path)?;
+        let b = make_batch(std::slice::from_ref(&img), size, max_size);
+        let x = burn::tensor::Tensor::<B, 4>::from_data(
+            burn::tensor::TensorData::new(b.data, b.shape),
+            device,
+        );
+        let o = model.forward(x, &b.mask, ForwardOptions::default())?;
+        let classes = o.pred_logits.dims()[2];
+        let logits = read(o.pred_logits.clone())?;
+        let boxes = read(o.pred_boxes.clone())?;
+        each(s, o)?;
+        let size = b.original_sizes[0];
+        for d in postprocess(&logits, &boxes, classes, size, TOP_K, &[]) {
+            out.push(CocoDetection {
+                image_id,
+                category_id: d.label_id,
+                bbox: xyxy_to_xywh(d.bbox),
+                score: d.score,
+            });
+        }
+    }
+    Ok(out)
+}

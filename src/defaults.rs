@@ -1,0 +1,23 @@
+//! Every default of detection, written once: the official evaluation's image sizes and
+//! post-processing, and our display threshold. The CLI, the browser API, evaluation and
+//! training read them from here.
+
+/// Shorter image side of the official evaluation (`RandomResize([800], max_size=1333)`).
+pub const INPUT_SIZE: usize = 800;
+
+/// Longer image side at most, with [`INPUT_SIZE`] (the official evaluation's).
+pub const MAX_SIZE: usize = 1333;
+
+/// Detections kept per image by the official `PostProcess` (top-k over all query x class
+/// scores).
+pub const TOP_K: usize = 100;
+
+/// Score threshold for display when the model file recommends none (ours; the official
+/// post-processing has no threshold).
+pub const SCORE_THRESHOLD: f32 = 0.5;
+
+/// Longer-side cap for a shorter side of `size`: the official ratio `MAX_SIZE / INPUT_SIZE`
+/// (1333 / 800), rounded up, so a small input size keeps the official aspect-ratio limit.
+pub fn proportional_max_size(size: usize) -> usize {
+    (size * MAX_SIZE).div_ceil(INPUT_SIZE)
+}

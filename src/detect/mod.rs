@@ -1,0 +1,13 @@
+//! From pixels to detections: preprocessing ([`preprocess`]), the high-level [`Detector`]
+//! (a loaded model and one call from a batch to detections), the official post-processing and
+//! NMS ([`postprocess`]) and annotated images ([`draw`]).
+
+pub mod detector;
+pub mod draw;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod images;
+pub mod postprocess;
+pub mod preprocess;
+
+pub use detector::{DetectOptions, Detector, ForwardInput};
+pub use postprocess::{Detection, nms, postprocess};

@@ -1,0 +1,117 @@
+//! safetensors reading (checkpoints with official keys, fixtures, forward inputs) and writing
+//! (checkpoints, `vidt forward`, the model file's payload).
+
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::{Result, VidtError};
+use crate::tensor_map::{Dtype as StoreDtype, HostTensor, TensorMap};
+
+pub(super) fn read_safetensors(bytes: &[u8], name: &str) -> Result<TensorMap> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| VidtError::Checkpoint {
+        path: name.to_string(),
+        reason: format!("not a valid safetensors file: {e}"),
+    })?;
+    let mut map = TensorMap::new();
+    for (key, view) in st.tensors() {
+        let b = view.data();
+        let data: Vec<f32> = match view.dtype() {
+            Dtype::F32 => b
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::F64 => b
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
+                .collect(),
+            Dtype::F16 => b
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => b
+                .chunks_exact(2)
+                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Dtype::I64 => b
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
+                .collect(),
+            Dtype::I32 => b
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f32)
+                .collect(),
+            Dtype::U8 | Dtype::BOOL => b.iter().map(|&v| v as f32).collect(),
+            other => {
+                return Err(VidtError::BadTensor {
+                    key,
+                    reason: format!("unsupported element type {other:?}"),
+                });
+            }
+        };
+        map.insert(key, HostTensor::new(view.shape().to_vec(), data));
+    }
+    Ok(map)
+}
+
+/// Writes every tensor of `tensors` to a safetensors file in `dtype`, atomically (a temporary
+/// file beside it, renamed into place: an interrupted write leaves no half file).
+pub fn write_safetensors(path: &Path, tensors: &TensorMap, dtype: StoreDtype) -> Result<()> {
+    super::write_atomic(path, &safetensors_bytes(tensors, dtype)?)
+}
+
+/// `tensors` as safetensors bytes in `dtype` (the browser's `forward` output is f32).
+pub fn safetensors_bytes(tensors: &TensorMap, dtype: StoreDtype) -> Result<Vec<u8>> {
+    serialize(tensors.iter(), dtype, None)
+}
+
+/// Little-endian bytes of `data` in `dtype`.
+fn encode(data: &[f32], dtype: StoreDtype) -> (Dtype, Vec<u8>) {
+    match dtype {
+        StoreDtype::F32 => (
+            Dtype::F32,
+            data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ),
+        StoreDtype::F16 => (
+            Dtype::F16,
+            data.iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                .collect(),
+        ),
+        StoreDtype::BF16 => (
+            Dtype::BF16,
+            data.iter()
+                .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+                .collect(),
+        ),
+    }
+}
+
+/// A safetensors file in memory: every tensor in `dtype`, with optional `__metadata__`.
+pub(super) fn serialize<'a>(
+    tensors: impl IntoIterator<Item = (&'a str, &'a HostTensor)>,
+    dtype: StoreDtype,
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    let owned: Vec<(&str, Dtype, &[usize], Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(k, t)| {
+            let (dt, bytes) = encode(&t.data, dtype);
+            (k, dt, t.shape.as_slice(), bytes)
+        })
+        .collect();
+    let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = owned
+        .iter()
+        .map(|(k, dt, shape, bytes)| {
+            (
+                *k,
+                safetensors::tensor::TensorView::new(*dt, shape.to_vec(), bytes)
+                    .expect("consistent view"),
+            )
+        })
+        .collect();
+    safetensors::serialize(views, metadata).map_err(|e| VidtError::Input {
+        name: "safetensors".into(),
+        reason: format!("cannot serialize: {e}"),
+    })
+}

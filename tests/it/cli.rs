@@ -1,0 +1,209 @@
+#![cfg(feature = "flex")]
+//! The `vidt` binary's contracts: forward (fixture in, official tensor names out), detect
+//! (JSON, annotated images, clear errors), info.
+
+use crate::common::*;
+use vidt::TensorMap;
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    scratch_in("cli", name)
+}
+
+#[test]
+fn forward_writes_official_names_and_matches_fixture() {
+    let input = fixture_path("fixture_nano_perturbed_odd.safetensors");
+    let ckpt = fixture_path("vidt_nano_perturbed.pth");
+    let out = scratch("forward.safetensors");
+    run_ok(
+        vidt()
+            .args(["forward", "--device", "cpu", "--weights"])
+            .arg(&ckpt)
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&out),
+    );
+    let ours = TensorMap::from_file(&out).unwrap();
+    let f = fixture("fixture_nano_perturbed_odd.safetensors");
+    assert_eq!(ours.len(), 14, "pred_* and 6 aux pairs");
+    for key in ours.keys() {
+        let tol = if key.ends_with("logits") { 1e-4 } else { 1e-5 };
+        let o = ours.require(key).unwrap();
+        let d = max_diff(key, (&o.shape, &o.data), get(&f, key));
+        assert!(d <= tol, "{key}: {d}");
+    }
+
+    // Decoding-layer drop from the command line.
+    let out4 = scratch("forward4.safetensors");
+    run_ok(
+        vidt()
+            .args([
+                "forward",
+                "--device",
+                "cpu",
+                "--dec-layers",
+                "4",
+                "--weights",
+            ])
+            .arg(&ckpt)
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&out4),
+    );
+    let ours = TensorMap::from_file(&out4).unwrap();
+    assert_eq!(ours.len(), 2 + 2 * 4);
+    let o = ours.require("pred_logits").unwrap();
+    assert!(max_diff("k=4", (&o.shape, &o.data), get(&f, "aux_4_pred_logits")) <= 1e-4);
+}
+
+#[test]
+fn detect_prints_json_and_writes_annotated_images() {
+    let ckpt = fixture_path("vidt_nano_perturbed.pth");
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample.png");
+    // A grey and an RGBA copy exercise the colour conversions.
+    let img = image::open(&sample).unwrap();
+    let grey = scratch("grey.png");
+    img.to_luma8().save(&grey).unwrap();
+    let rgba = scratch("rgba.png");
+    img.to_rgba8().save(&rgba).unwrap();
+    let dir = scratch("annotated");
+    let stdout = run_ok(
+        vidt()
+            .args([
+                "detect",
+                "--device",
+                "cpu",
+                "--threshold",
+                "0",
+                "--size",
+                "320",
+                "--weights",
+            ])
+            .arg(&ckpt)
+            .arg(&sample)
+            .arg(&grey)
+            .arg(&rgba)
+            .arg("--output-dir")
+            .arg(&dir),
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let results = v.as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for r in results {
+        assert_eq!(
+            (r["width"].as_u64(), r["height"].as_u64()),
+            (Some(480), Some(320))
+        );
+        let dets = r["detections"].as_array().unwrap();
+        assert_eq!(dets.len(), 100, "threshold 0 keeps the top 100");
+        let scores: Vec<f64> = dets.iter().map(|d| d["score"].as_f64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "sorted by score");
+        let d = &dets[0];
+        assert!(
+            d["label"].is_string()
+                && d["label_id"].as_u64().unwrap() < 91
+                && d["box"].as_array().unwrap().len() == 4
+        );
+    }
+    for name in ["sample", "grey", "rgba"] {
+        assert!(
+            dir.join(format!("{name}.detections.png")).is_file(),
+            "{name} annotated"
+        );
+    }
+}
+
+#[test]
+fn unreadable_image_is_named_and_fails() {
+    let bad = scratch("not-an-image.jpg");
+    std::fs::write(&bad, b"garbage").unwrap();
+    let out = vidt()
+        .args(["detect", "--device", "cpu", "--weights"])
+        .arg(fixture_path("vidt_nano_perturbed.pth"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not-an-image.jpg"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn info_reports_config_and_counts() {
+    let stdout = run_ok(
+        vidt()
+            .arg("info")
+            .arg(fixture_path("vidt_nano_perturbed.pth")),
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["config"]["preset"], "swin_nano");
+    assert_eq!(v["parameters"], 15_728_677);
+    assert_eq!(v["parameters_in_file"], 15_728_677);
+    assert_eq!(v["keys"], 485);
+    assert_eq!(v["unknown_keys"].as_array().unwrap().len(), 0);
+}
+
+/// `vidt detect --tensors`: the fixture batch through the CLI gives the official
+/// post-processing's top 100 per image (scores, labels and pixel boxes).
+#[test]
+fn detect_boxes_match_the_official_postprocess() {
+    let f = fixture("fixture_nano_perturbed.safetensors");
+    let pp = fixture("fixture_postprocess_perturbed.safetensors");
+    let mut batch = TensorMap::new();
+    batch.insert("input", get(&f, "input").clone());
+    batch.insert("mask", get(&f, "mask").clone());
+    batch.insert("target_sizes", get(&pp, "target_sizes").clone());
+    let file = scratch("batch.safetensors");
+    vidt::io::write_safetensors(&file, &batch, vidt::tensor_map::Dtype::F32).unwrap();
+    let stdout = run_ok(
+        vidt()
+            .args(["detect", "--device", "cpu", "--threshold", "0", "--no-nms"])
+            .arg("--weights")
+            .arg(fixture_path("vidt_nano_perturbed.pth"))
+            .arg("--tensors")
+            .arg(&file),
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let images = v.as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    let (mut worst_score, mut worst_box) = (0f64, 0f64);
+    for (bi, img) in images.iter().enumerate() {
+        let dets = img["detections"].as_array().unwrap();
+        assert_eq!(dets.len(), 100);
+        let scores = &get(&pp, "scores").data[bi * 100..(bi + 1) * 100];
+        let labels = &get(&pp, "labels").data[bi * 100..(bi + 1) * 100];
+        let boxes = &get(&pp, "boxes").data[bi * 400..(bi + 1) * 400];
+        for (i, d) in dets.iter().enumerate() {
+            let score = d["score"].as_f64().unwrap();
+            // Ranks agree up to the order of near-ties.
+            worst_score = worst_score.max((score - scores[i] as f64).abs());
+            let label = d["label_id"].as_u64().unwrap() as f32;
+            let b: Vec<f64> = d["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let best = (0..100)
+                .filter(|&j| labels[j] == label && (scores[j] as f64 - score).abs() <= 1e-4)
+                .map(|j| {
+                    (0..4)
+                        .map(|k| (b[k] - boxes[j * 4 + k] as f64).abs())
+                        .fold(0.0, f64::max)
+                })
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                best.is_finite(),
+                "image {bi} rank {i}: label {label} score {score} not in the reference"
+            );
+            worst_box = worst_box.max(best);
+        }
+    }
+    println!(
+        "detect --tensors vs official postprocess: scores {worst_score:.2e}, boxes {worst_box:.2e} px"
+    );
+    assert!(worst_score <= 1e-5, "scores differ by {worst_score}");
+    assert!(worst_box <= 0.02, "boxes differ by {worst_box} px");
+}

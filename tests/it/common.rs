@@ -1,0 +1,144 @@
+//! Shared test helpers: fixture loading (a missing fixture fails the test) and comparisons.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Device, Tensor};
+use vidt::PixelMask;
+use vidt::{HostTensor, TensorMap};
+
+/// The `vidt` binary of this build.
+pub fn vidt() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
+}
+
+/// Runs `cmd`; fails the test with its stderr unless it succeeds. Returns its stdout.
+pub fn run_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("run vidt");
+    assert!(
+        out.status.success(),
+        "vidt failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `name` in a scratch directory of this process (`tag` keeps test binaries apart).
+pub fn scratch_in(tag: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vidt-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    let dir = std::env::var("VIDT_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    assert!(
+        dir.is_dir(),
+        "fixture directory {} is missing (set VIDT_FIXTURES)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    let p = fixtures_dir().join(name);
+    assert!(p.is_file(), "fixture {} is missing", p.display());
+    p
+}
+
+pub fn fixture(name: &str) -> TensorMap {
+    TensorMap::from_file(fixture_path(name))
+        .unwrap_or_else(|e| panic!("cannot read fixture {name}: {e}"))
+}
+
+pub fn checkpoint() -> TensorMap {
+    fixture("vidt_nano_perturbed.pth")
+}
+
+/// The CPU reference backend the parity tests run on.
+pub type B = vidt::backend::Cpu;
+/// The same with autodiff.
+pub type AB = burn::backend::Autodiff<B>;
+
+pub fn cpu() -> Device<B> {
+    Default::default()
+}
+
+pub fn get<'a>(f: &'a TensorMap, key: &str) -> &'a HostTensor {
+    f.require(key).unwrap_or_else(|e| panic!("fixture: {e}"))
+}
+
+pub fn mask_of(f: &TensorMap, key: &str) -> PixelMask {
+    let m = get(f, key);
+    PixelMask::new(
+        m.shape[0],
+        m.shape[1],
+        m.shape[2],
+        m.data.iter().map(|&v| v as u8).collect(),
+    )
+}
+
+pub fn values<BB: Backend, const D: usize>(t: Tensor<BB, D>) -> (Vec<usize>, Vec<f32>) {
+    let dims = t.dims().to_vec();
+    (dims, vidt::tensor_map::read(t).expect("read back"))
+}
+
+/// Max |a - b|; panics on a shape mismatch.
+pub fn max_diff(name: &str, ours: (&[usize], &[f32]), theirs: &HostTensor) -> f32 {
+    assert_eq!(ours.0, theirs.shape.as_slice(), "{name}: shape");
+    ours.1
+        .iter()
+        .zip(&theirs.data)
+        .map(|(a, b)| {
+            assert!(a.is_finite(), "{name}: non-finite value {a}");
+            (a - b).abs()
+        })
+        .fold(0.0, f32::max)
+}
+
+pub fn max_abs(t: &HostTensor) -> f32 {
+    t.data.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+/// Asserts `max|ours - fixture| <= tol` and prints the figure.
+pub fn assert_close<BB: Backend, const D: usize>(
+    name: &str,
+    ours: Tensor<BB, D>,
+    theirs: &HostTensor,
+    tol: f32,
+) -> f32 {
+    let (dims, data) = values(ours);
+    let d = max_diff(name, (&dims, &data), theirs);
+    println!(
+        "{name:<32} max|diff| = {d:.3e}  (max|ref| = {:.3e}, tol {tol:.0e})",
+        max_abs(theirs)
+    );
+    assert!(d <= tol, "{name}: max |diff| {d:e} > {tol:e}");
+    d
+}
+
+/// Asserts `|ours - fixture| <= tol * max(1, |fixture|)` elementwise (for values whose
+/// magnitude makes an absolute f32 bound meaningless) and prints the figures.
+pub fn assert_close_rel<BB: Backend, const D: usize>(
+    name: &str,
+    ours: Tensor<BB, D>,
+    theirs: &HostTensor,
+    tol: f32,
+) -> f32 {
+    let (dims, data) = values(ours);
+    let abs = max_diff(name, (&dims, &data), theirs);
+    let rel = data
+        .iter()
+        .zip(&theirs.data)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+        .fold(0.0, f32::max);
+    println!(
+        "{name:<32} max|diff| = {abs:.3e}, max|diff|/max(1,|ref|) = {rel:.3e}  (max|ref| = {:.3e}, tol {tol:.0e} relative)",
+        max_abs(theirs)
+    );
+    assert!(rel <= tol, "{name}: relative diff {rel:e} > {tol:e}");
+    rel
+}

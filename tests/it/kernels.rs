@@ -1,0 +1,235 @@
+#![cfg(all(feature = "wgpu", feature = "flex"))]
+//! The WGSL kernels on burn's wgpu backend (Mesa lavapipe in CI) against the official
+//! fixtures and against the tensor-op reference on the same device.
+
+use crate::common::*;
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Device, Tensor, TensorData};
+use vidt::TensorMap;
+use vidt::ops::{VidtBackend, ms_deform_attn, window_attention};
+
+type W = vidt::backend::Gpu;
+
+fn gpu() -> Device<W> {
+    Default::default()
+}
+
+fn t<BB: Backend, const D: usize>(f: &TensorMap, k: &str, dev: &Device<BB>) -> Tensor<BB, D> {
+    let w = get(f, k);
+    Tensor::from_data(TensorData::new(w.data.clone(), w.shape.clone()), dev)
+}
+
+fn rand<const D: usize>(shape: [usize; D], seed: u64, lo: f32, hi: f32) -> Tensor<W, D> {
+    let n = shape.iter().product();
+    Tensor::from_data(
+        TensorData::new(vidt::rng::Rng::new(seed).uniforms(n, lo, hi), shape),
+        &gpu(),
+    )
+}
+
+fn max_abs_diff<BB: Backend, const D: usize>(a: Tensor<BB, D>, b: Tensor<BB, D>) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    let (_, a) = values(a);
+    let (_, b) = values(b);
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn shapes(f: &TensorMap) -> Vec<(usize, usize)> {
+    get(f, "spatial_shapes")
+        .data
+        .chunks(2)
+        .map(|c| (c[0] as usize, c[1] as usize))
+        .collect()
+}
+
+#[test]
+fn msda_forward_kernel_matches_fixture() {
+    let f = fixture("fixture_msda.safetensors");
+    let dev = gpu();
+    let out = W::ms_deform_attn(
+        t(&f, "value", &dev),
+        &shapes(&f),
+        t(&f, "sampling_locations", &dev),
+        t(&f, "attention_weights", &dev),
+    );
+    assert_close("kernel msda output", out.clone(), get(&f, "output"), 1e-5);
+    assert_close(
+        "kernel msda output vs f64",
+        out,
+        get(&f, "output_f64"),
+        1e-5,
+    );
+}
+
+#[test]
+fn msda_forward_kernel_matches_reference_on_random_cases() {
+    // Odd level shapes, one and several levels, points well outside the maps.
+    let cases: [(&[(usize, usize)], usize, usize, usize, usize); 3] = [
+        (&[(13, 17), (7, 9), (4, 5), (2, 3)], 2, 37, 8, 4),
+        (&[(5, 3)], 1, 11, 3, 2),
+        (&[(31, 1), (1, 29), (6, 6)], 3, 5, 2, 3),
+    ];
+    for (i, (lv, n, lq, m, p)) in cases.into_iter().enumerate() {
+        let s: usize = lv.iter().map(|(h, w)| h * w).sum();
+        let (l, d) = (lv.len(), 32);
+        let value = rand([n, s, m, d], 10 + i as u64, -2.0, 2.0);
+        let loc = rand([n, lq, m, l, p, 2], 20 + i as u64, -0.3, 1.3);
+        let w = rand([n, lq, m, l, p], 30 + i as u64, 0.0, 1.0);
+        let kernel = W::ms_deform_attn(value.clone(), lv, loc.clone(), w.clone());
+        let reference = ms_deform_attn::reference(value, lv, loc, w);
+        let diff = max_abs_diff(kernel, reference);
+        println!("case {i} ({lv:?}, N={n}, Lq={lq}, M={m}, P={p}): kernel vs reference {diff:.3e}");
+        assert!(diff <= 1e-5, "case {i}: {diff}");
+    }
+}
+
+#[test]
+fn msda_backward_kernel_matches_fixture() {
+    type A = Autodiff<W>;
+    assert!(W::has_ms_deform_attn_backward());
+    let f = fixture("fixture_msda.safetensors");
+    let dev = gpu();
+    let value: Tensor<A, 4> = t(&f, "value", &dev).require_grad();
+    let loc: Tensor<A, 6> = t(&f, "sampling_locations", &dev).require_grad();
+    let w: Tensor<A, 5> = t(&f, "attention_weights", &dev).require_grad();
+    let out = A::ms_deform_attn(value.clone(), &shapes(&f), loc.clone(), w.clone());
+    let go: Tensor<A, 3> = t(&f, "grad_output", &dev);
+    let grads = (out * go).sum().backward();
+    assert_close(
+        "kernel grad value",
+        value.grad(&grads).unwrap(),
+        get(&f, "grad_value"),
+        1e-4,
+    );
+    assert_close(
+        "kernel grad sampling_locations",
+        loc.grad(&grads).unwrap(),
+        get(&f, "grad_sampling_locations"),
+        1e-4,
+    );
+    assert_close(
+        "kernel grad attention_weights",
+        w.grad(&grads).unwrap(),
+        get(&f, "grad_attention_weights"),
+        1e-4,
+    );
+}
+
+#[test]
+fn window_kernel_matches_reference_for_every_nano_stage() {
+    let ws = 7;
+    let n = ws * ws;
+    // (stage channels, heads, padded map hp x wp): maps from both the even and the odd fixture.
+    let stages = [
+        (48, 3, 63, 84),
+        (96, 6, 35, 42),
+        (192, 12, 21, 21),
+        (384, 24, 7, 14),
+    ];
+    for (si, (c, heads, hp, wp)) in stages.into_iter().enumerate() {
+        let nw = (hp / ws) * (wp / ws);
+        let bw = 2 * nw;
+        let qkv = rand([bw, n, 3 * c], 40 + si as u64, -1.5, 1.5);
+        let bias = rand([heads, n, n], 50 + si as u64, -0.5, 0.5);
+        let scale = ((c / heads) as f32).powf(-0.5);
+        for shifted in [false, true] {
+            let mask =
+                shifted.then(|| vidt::model::window::shift_mask::<W>(hp, wp, ws, ws / 2, &gpu()));
+            let kernel = W::window_attention(qkv.clone(), heads, bias.clone(), mask.clone(), scale);
+            let reference =
+                window_attention::reference(qkv.clone(), heads, bias.clone(), mask, scale);
+            let diff = max_abs_diff(kernel, reference);
+            println!(
+                "stage {si} (C={c}, heads={heads}, {hp}x{wp}, shifted={shifted}): kernel vs reference {diff:.3e}"
+            );
+            assert!(diff <= 1e-5, "stage {si} shifted={shifted}: {diff}");
+        }
+    }
+}
+
+fn check_model(name: &str) {
+    let f = fixture(name);
+    let w = checkpoint();
+    let cfg = vidt::official::infer_config(&w).unwrap();
+    let dev = gpu();
+    let model = vidt::official::load::<W>(&w, &cfg, &dev).unwrap();
+    let mask = mask_of(&f, "mask");
+    let out = model
+        .forward(t(&f, "input", &dev), &mask, Default::default())
+        .unwrap();
+    assert_close(
+        &format!("{name} wgpu pred_logits"),
+        out.pred_logits,
+        get(&f, "pred_logits"),
+        1e-3,
+    );
+    assert_close(
+        &format!("{name} wgpu pred_boxes"),
+        out.pred_boxes,
+        get(&f, "pred_boxes"),
+        1e-4,
+    );
+    for (i, (l, b)) in out.aux.into_iter().enumerate() {
+        assert_close(
+            &format!("{name} wgpu aux_{i}_pred_logits"),
+            l,
+            get(&f, &format!("aux_{i}_pred_logits")),
+            1e-3,
+        );
+        assert_close(
+            &format!("{name} wgpu aux_{i}_pred_boxes"),
+            b,
+            get(&f, &format!("aux_{i}_pred_boxes")),
+            1e-4,
+        );
+    }
+}
+
+#[test]
+fn model_on_wgpu_with_kernels_matches_fixture() {
+    check_model("fixture_nano_perturbed.safetensors");
+}
+
+#[test]
+fn model_on_wgpu_with_kernels_matches_odd_fixture() {
+    check_model("fixture_nano_perturbed_odd.safetensors");
+}
+
+/// `vidt forward --device wgpu` keeps the CPU contract (same tensor names, same fixture).
+#[test]
+fn cli_forward_on_wgpu_matches_fixture() {
+    let dir = std::env::temp_dir().join(format!("vidt-wgpu-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.safetensors");
+    for reference in [false, true] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vidt"));
+        cmd.args(["forward", "--device", "wgpu", "--weights"])
+            .arg(fixture_path("vidt_nano_perturbed.pth"))
+            .arg("--input")
+            .arg(fixture_path("fixture_nano_perturbed.safetensors"))
+            .arg("--output")
+            .arg(&out);
+        if reference {
+            cmd.arg("--reference-ops");
+        }
+        let status = cmd.output().unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let ours = TensorMap::from_file(&out).unwrap();
+        let f = fixture("fixture_nano_perturbed.safetensors");
+        assert_eq!(ours.len(), 14);
+        for key in ours.keys() {
+            let tol = if key.ends_with("logits") { 1e-3 } else { 1e-4 };
+            let o = ours.require(key).unwrap();
+            let d = max_diff(key, (&o.shape, &o.data), get(&f, key));
+            assert!(d <= tol, "{key} (reference ops: {reference}): {d}");
+        }
+    }
+}

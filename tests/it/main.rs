@@ -1,0 +1,18 @@
+//! The integration tests, one binary (one link of burn instead of one per file).
+
+mod common;
+
+mod checkpoint;
+mod cli;
+mod criterion;
+mod dataset;
+mod demo_model;
+mod distil;
+mod eval;
+mod kernels;
+mod layout;
+mod model_file;
+mod msda;
+mod parity_model;
+mod postprocess;
+mod train;
