@@ -73,20 +73,6 @@ pub fn start() {
     }));
 }
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = console, js_name = error)]
-    fn console_error(s: &str);
-}
-
-/// A panic is a bug of ours: say so on the console (the module is unusable afterwards).
-#[wasm_bindgen(start)]
-pub fn start() {
-    std::panic::set_hook(Box::new(|info| {
-        console_error(&format!("vidt: internal error (please report): {info}"))
-    }));
-}
-
 /// An object detector in the page. Create it with `Detector.fromUrl` or `Detector.fromBytes`.
 #[wasm_bindgen(js_name = Detector)]
 pub struct WebDetector {

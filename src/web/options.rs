@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use super::get;
 use crate::defaults;
 use crate::detect::{DetectOptions, Detection};
 
