@@ -122,7 +122,7 @@ pub fn bench_kernels<B: VidtBackend>(dev: &B::Device, runs: usize) -> Vec<OpTimi
         let bw = (hp / ws) * (wp / ws);
         let qkv = rand::<B, 3>([bw, nt, 3 * c], 10 + si as u64, -1.0, 1.0, dev);
         let bias = rand::<B, 3>([heads, nt, nt], 20 + si as u64, -0.5, 0.5, dev);
-        let mask = crate::model::window::shift_mask::<B>(hp, wp, ws, ws / 2, dev);
+        let mask = crate::ops::window::shift_mask::<B>(hp, wp, ws, ws / 2, dev);
         let scale = ((c / heads) as f32).powf(-0.5);
         let reference = median_ms::<B>(dev, runs, || {
             window_attention::reference(
@@ -297,11 +297,14 @@ pub struct ModelBenchReport {
     pub device: String,
     pub preset: Option<String>,
     pub runs: usize,
+    /// CPU threads (ours and the peer's) on the CPU backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
     pub results: Vec<ModelTiming>,
 }
 
 /// One input size: the median forward time with the backend's kernels and with the tensor-op
-/// reference of the hot ops, side by side.
+/// reference of the hot ops, side by side; what one forward dispatches; the peer beside it.
 #[derive(Debug, Serialize)]
 pub struct ModelTiming {
     /// `HxW`.
@@ -312,29 +315,88 @@ pub struct ModelTiming {
     /// `reference_ops_ms / kernels_ms`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernels_speedup: Option<f64>,
+    /// Kernel launches of one forward (with the kernels), as cubecl's profiling logger counts
+    /// them (`Executing ...` lines); on GPU backends when the logger is on.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pytorch_cpu_2_threads_ms: Option<f64>,
+    pub launches: Option<usize>,
+    /// Host-to-device uploads of one forward (inputs, masks, encodings, kernel parameters),
+    /// counted by the model's own upload helper.
+    pub uploads: usize,
+    /// The peer runtime on the same input, in the same run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub speedup_vs_pytorch_cpu: Option<f64>,
+    pub peer: Option<PeerTiming>,
+    /// `kernels_ms / peer.median_ms`: at most 1 is as fast as the peer or faster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_vs_peer: Option<f64>,
 }
 
-/// Times `det` on pseudo-random `(1, 3, H, W)` inputs of each size (`"HxW"`): the median of
-/// `runs` forwards after one warm-up, each ended by reading the boxes back (which waits for the
-/// device); with the kernels and the reference side by side unless `reference_only`.
+/// How to run the peer (`benches/ort_peer.py` over the official model exported to ONNX).
+#[derive(Clone, Debug)]
+pub struct Peer {
+    pub script: std::path::PathBuf,
+    pub model: std::path::PathBuf,
+    pub threads: usize,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct PeerTiming {
+    pub runtime: String,
+    pub threads: usize,
+    pub median_ms: f64,
+    /// Largest difference of its `pred_logits` / `pred_boxes` from ours on this input.
+    #[serde(default)]
+    pub max_abs_diff_logits: f32,
+    #[serde(default)]
+    pub max_abs_diff_boxes: f32,
+}
+
+/// Turns cubecl's profiling logger on ("minimal": one `Executing <kernel>` line per launch,
+/// without blocking) into `file`, so [`bench_model`] can count launches. Must run before the
+/// process first uses a GPU device.
+#[cfg(feature = "wgpu")]
+pub fn log_launches(file: &std::path::Path) {
+    use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, profiling::ProfilingLogLevel};
+    let mut cfg = CubeClRuntimeConfig::default();
+    cfg.profiling.logger.level = ProfilingLogLevel::Minimal;
+    cfg.profiling.logger.file = Some(file.to_path_buf());
+    cfg.profiling.logger.append = false;
+    CubeClRuntimeConfig::set(cfg);
+}
+
+/// Launch lines in the log so far, once the logger's writer has caught up.
+fn launches_logged(file: &std::path::Path) -> usize {
+    let count = || {
+        std::fs::read_to_string(file)
+            .map(|t| t.lines().filter(|l| l.contains("Executing")).count())
+            .unwrap_or(0)
+    };
+    let mut last = count();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let now = count();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+/// Times `det` on pseudo-random `(1, 3, H, W)` inputs of each size: the median of `runs`
+/// forwards after one warm-up, each ended by reading the boxes back (which waits for the
+/// device); with the kernels and the reference side by side unless `reference_only`. Counts
+/// the launches (when `launch_log` is the file of [`log_launches`]) and uploads of one more
+/// forward, and runs the peer on the same input where its model takes that size.
 pub fn bench_model<B: VidtBackend>(
     det: &mut crate::detect::Detector<B>,
     device_name: &str,
     sizes: &[(usize, usize)],
     runs: usize,
     reference_only: bool,
+    launch_log: Option<&std::path::Path>,
+    peer: Option<&Peer>,
 ) -> crate::error::Result<ModelBenchReport> {
     use crate::ops::OpImpl;
-    // PyTorch with 2 threads on this 2-core machine (figures from the model issue, same sizes).
-    let pytorch = |h: usize, w: usize| match (h, w) {
-        (320, 320) => Some(169.0),
-        (800, 1216) => Some(1077.0),
-        _ => None,
-    };
+    use crate::tensor_map::read;
     let dev = det.device.clone();
     let mut results = Vec::new();
     for &(h, w) in sizes {
@@ -347,34 +409,106 @@ pub fn bench_model<B: VidtBackend>(
             let median = median_ms::<B>(&dev, runs, || {
                 if let Err(e) = det
                     .forward(&data, shape, &mask, None)
-                    .and_then(|o| crate::tensor_map::read(o.pred_boxes))
+                    .and_then(|o| read(o.pred_boxes))
                 {
                     err = Some(e);
                 }
             });
             err.map_or(Ok(median), Err)
         };
+        let reference_ops_ms = time(det, OpImpl::Reference)?;
         let kernels_ms = if reference_only {
             None
         } else {
             Some(time(det, OpImpl::Auto)?)
         };
-        let reference_ops_ms = time(det, OpImpl::Reference)?;
+        // One more forward, counted (after the warm-up: first-run compilation is not counted).
+        let before = (launch_log.map(launches_logged), crate::ops::upload::count());
+        let out = det.forward(&data, shape, &mask, None)?;
+        let (logits, boxes) = (read(out.pred_logits)?, read(out.pred_boxes)?);
+        let _ = B::sync(&dev);
+        let launches = launch_log.map(|f| launches_logged(f) - before.0.unwrap_or(0));
+        let uploads = crate::ops::upload::count() - before.1;
         det.ops = OpImpl::Auto;
-        let first = kernels_ms.unwrap_or(reference_ops_ms);
+        let ours = kernels_ms.unwrap_or(reference_ops_ms);
+        let peer = match peer {
+            Some(p) => run_peer(p, &data, shape, runs, (&logits, &boxes))?,
+            None => None,
+        };
         results.push(ModelTiming {
             size: format!("{h}x{w}"),
             kernels_ms,
             reference_ops_ms,
             kernels_speedup: kernels_ms.map(|k| reference_ops_ms / k),
-            pytorch_cpu_2_threads_ms: pytorch(h, w),
-            speedup_vs_pytorch_cpu: pytorch(h, w).map(|p| p / first),
+            launches,
+            uploads,
+            ratio_vs_peer: peer.as_ref().map(|p| ours / p.median_ms),
+            peer,
         });
     }
     Ok(ModelBenchReport {
         device: device_name.to_string(),
         preset: det.config.preset.clone(),
         runs,
+        threads: peer.map(|p| p.threads),
         results,
     })
+}
+
+/// Runs the peer script on `data`; `None` when its model takes another size.
+fn run_peer(
+    p: &Peer,
+    data: &[f32],
+    shape: [usize; 4],
+    runs: usize,
+    (logits, boxes): (&[f32], &[f32]),
+) -> crate::error::Result<Option<PeerTiming>> {
+    use crate::error::VidtError;
+    let bad = |reason: String| VidtError::Input {
+        name: p.script.display().to_string(),
+        reason,
+    };
+    let dir = std::env::temp_dir().join(format!("vidt-peer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| bad(e.to_string()))?;
+    let input = dir.join("input.f32");
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&input, bytes).map_err(|e| bad(e.to_string()))?;
+    let shape_arg = shape.map(|d| d.to_string()).join(",");
+    let out = std::process::Command::new("python3")
+        .arg(&p.script)
+        .arg("--model")
+        .arg(&p.model)
+        .arg("--input")
+        .arg(&input)
+        .args(["--shape", &shape_arg])
+        .args(["--threads", &p.threads.to_string()])
+        .args(["--runs", &runs.to_string()])
+        .arg("--outputs")
+        .arg(&dir)
+        .output()
+        .map_err(|e| bad(format!("cannot run python3: {e}")))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        if stderr.contains("the peer model takes") {
+            return Ok(None);
+        }
+        return Err(bad(stderr.trim().to_string()));
+    }
+    let mut t: PeerTiming = serde_json::from_slice(&out.stdout)
+        .map_err(|e| bad(format!("unreadable output ({e}): {stderr}")))?;
+    let diff = |name: &str, ours: &[f32]| -> crate::error::Result<f32> {
+        let b = std::fs::read(dir.join(format!("{name}.f32"))).map_err(|e| bad(e.to_string()))?;
+        let theirs = b
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        Ok(ours
+            .iter()
+            .zip(theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max))
+    };
+    t.max_abs_diff_logits = diff("pred_logits", logits)?;
+    t.max_abs_diff_boxes = diff("pred_boxes", boxes)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Some(t))
 }

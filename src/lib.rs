@@ -5,7 +5,8 @@
 //!
 //! * plain data and helpers: [`error`], [`config`], [`defaults`], [`tensor_map`], [`rng`],
 //!   [`boxes`]
-//! * [`ops`] (the two hot ops and their references), `kernels` (WGSL on wgpu), [`backend`]
+//! * [`ops`] (the hot ops and their references), `kernels` (WGSL on wgpu), `cpu` (loops on
+//!   the CPU backend), [`backend`]
 //! * [`model`]: Swin backbone with RAM, the neck (deformable decoder), heads
 //! * [`official`]: the official checkpoint format (key table, config inference, load, save,
 //!   init)
@@ -21,6 +22,8 @@ pub mod bench;
 pub mod boxes;
 pub mod coco;
 pub mod config;
+#[cfg(feature = "flex")]
+mod cpu;
 pub mod defaults;
 pub mod detect;
 pub mod error;

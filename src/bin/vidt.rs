@@ -184,7 +184,9 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Whole-model inference (`vidt forward`-style), median of `runs` after one warm-up.
+    /// Whole-model inference (`vidt forward`-style), median of `runs` after one warm-up, with
+    /// the kernel launches (GPU) and uploads of one forward; `--peer onnxruntime` times the
+    /// official model in ONNX Runtime beside it, same input, same threads.
     Model {
         #[arg(long)]
         weights: PathBuf,
@@ -199,6 +201,15 @@ enum BenchCmd {
         /// differ, the reference beside them).
         #[arg(long)]
         reference_ops: bool,
+        /// The side-by-side baseline: `onnxruntime` (benches/ort_peer.py, pip onnxruntime).
+        #[arg(long, value_parser = ["onnxruntime"])]
+        peer: Option<String>,
+        /// The peer's model (the official nano exported to ONNX at 320x320).
+        #[arg(long, default_value = "../shared/peers/vidt_nano_perturbed_320.onnx")]
+        peer_model: PathBuf,
+        /// CPU threads, ours and the peer's (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Training throughput (images/s): full steps of a freshly initialized model on synthetic
     /// images, median of --steps after a warm-up, per replica count (data parallel over device
@@ -320,13 +331,39 @@ fn bench(what: BenchCmd) -> Result<()> {
             sizes,
             runs,
             reference_ops,
-        } => with_backend!(device.device.as_str(), |B, dev| {
-            let mut det = load_detector::<B>(&weights, &dev, false)?;
-            let only_reference = reference_ops;
-            let r =
-                vidt::bench::bench_model(&mut det, &device.device, &sizes, runs, only_reference);
-            print(&r?)
-        }),
+            peer,
+            peer_model,
+            threads,
+        } => {
+            if let Some(n) = threads {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build_global()?;
+            }
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let peer = peer.map(|_| vidt::bench::Peer {
+                script: root.join("benches/ort_peer.py"),
+                model: root.join(&peer_model),
+                threads: rayon::current_num_threads(),
+            });
+            let log =
+                (device.device != "cpu").then(|| std::env::temp_dir().join("vidt-launches.log"));
+            #[cfg(feature = "wgpu")]
+            if let Some(f) = &log {
+                vidt::bench::log_launches(f);
+            }
+            with_backend!(device.device.as_str(), |B, dev| {
+                let mut det = load_detector::<B>(&weights, &dev, false)?;
+                let (name, only_ref, how) = (
+                    &device.device,
+                    reference_ops,
+                    (log.as_deref(), peer.as_ref()),
+                );
+                print(&vidt::bench::bench_model(
+                    &mut det, name, &sizes, runs, only_ref, how.0, how.1,
+                )?)
+            })
+        }
         BenchCmd::Train {
             preset,
             device,

@@ -1,7 +1,7 @@
 //! The high-level detector: a loaded model, its configuration and class names, and one call
 //! from a normalized batch to detections. The CLI and the wasm API are thin over this.
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::TensorData;
 
 use super::postprocess::{Detection, nms, postprocess};
 use crate::config::VidtConfig;
@@ -11,6 +11,7 @@ use crate::io::{LoadedModel, Recommendations};
 use crate::model::{ForwardOptions, PixelMask, Vidt, VidtOutput};
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
+use crate::ops::upload::upload;
 use crate::tensor_map::{TensorMap, read};
 
 pub struct Detector<B: VidtBackend> {
@@ -136,7 +137,7 @@ impl<B: VidtBackend> Detector<B> {
                 reason: format!("{} values for shape {shape:?}", images.len()),
             });
         }
-        let x = Tensor::<B, 4>::from_data(TensorData::new(images.to_vec(), shape), &self.device);
+        let x = upload::<B, 4>(TensorData::new(images.to_vec(), shape), &self.device);
         self.model.forward(
             x,
             mask,

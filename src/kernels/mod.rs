@@ -1,7 +1,9 @@
 //! One thin launcher per WGSL kernel (`wgsl/`), and the wgpu backend's [`VidtBackend`]
 //! implementation that uses them.
 
+mod fusion;
 mod ms_deform_attn;
+mod swin_attention;
 mod window_attention;
 
 use burn::backend::wgpu::{
@@ -10,7 +12,10 @@ use burn::backend::wgpu::{
 use burn::tensor::{DType, Tensor, TensorPrimitive};
 use cubecl::CubeCount;
 
-use crate::ops::{VidtBackend, ms_deform_attn as msda_ref, window_attention as wattn_ref};
+use crate::ops::{
+    SwinWindows, VidtBackend, ms_deform_attn as msda_ref, swin_attention as swin_ref,
+    window_attention as wattn_ref,
+};
 
 /// Largest workgroup count per dispatch dimension (the WebGPU default limit).
 const MAX_GROUPS: u32 = 65535;
@@ -34,6 +39,14 @@ fn tensor<B: burn::tensor::backend::Backend<FloatTensorPrimitive = Prim>, const 
     p: Prim,
 ) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(p))
+}
+
+/// CUDA beside wgpu (fusion on for both): the references, fused by burn; the WGSL kernels are
+/// wgpu's.
+#[cfg(feature = "cuda")]
+impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
+    for CubeBackend<cubecl::cuda::CudaRuntime, F, I, BT>
+{
 }
 
 impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
@@ -99,6 +112,24 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
             prim(bias),
             mask.map(prim),
             scale,
+        ))
+    }
+
+    fn swin_window_attention(
+        qkv: Tensor<Self, 4>,
+        qkv_bias: Tensor<Self, 1>,
+        table: Tensor<Self, 2>,
+        s: SwinWindows,
+    ) -> Tensor<Self, 4> {
+        let c = qkv.dims()[3] / 3;
+        if qkv.dtype() != DType::F32 || !swin_attention::supported(s.ws, c / s.heads) {
+            return swin_ref::reference(qkv, qkv_bias, table, s);
+        }
+        tensor(swin_attention::forward(
+            prim(qkv),
+            prim(qkv_bias),
+            prim(table),
+            s,
         ))
     }
 }

@@ -73,6 +73,7 @@ pub(crate) fn forward(qkv: Prim, heads: usize, bias: Prim, mask: Option<Prim>, s
         nw as u32,
         scale.to_bits(),
     ];
+    crate::ops::upload::noted();
     let info = client.create_from_slice(bytemuck::cast_slice(&info));
     client.launch(
         Box::new(SourceKernel::new(

@@ -9,7 +9,6 @@ pub mod neck;
 pub mod position;
 pub mod ram;
 pub mod swin;
-pub mod window;
 
 use burn::module::Module;
 use burn::tensor::Tensor;

@@ -14,6 +14,7 @@ use super::swin::BackboneOutput;
 use crate::config::VidtConfig;
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
+use crate::ops::upload::upload;
 
 /// `nn.MultiheadAttention` (q = k = tgt + pos, v = tgt, no masks), `in_proj` split in three.
 /// Ours rather than `burn::nn::attention::MultiHeadAttention`, which applies its dropout to the
@@ -231,7 +232,7 @@ impl<B: VidtBackend> Neck<B> {
                 }
                 off += n;
             }
-            Tensor::<B, 3>::from_data(TensorData::new(v, [b, s, 1]), &device)
+            upload::<B, 3>(TensorData::new(v, [b, s, 1]), &device)
         };
         let memory = Tensor::cat(srcs.clone(), 1);
         let l = shapes.len();
@@ -243,7 +244,7 @@ impl<B: VidtBackend> Neck<B> {
                 vr.extend([rw, rh, rw, rh]);
             }
         }
-        let valid = Tensor::<B, 4>::from_data(TensorData::new(vr, [b, 1, l, 4]), &device);
+        let valid = upload::<B, 4>(TensorData::new(vr, [b, 1, l, 4]), &device);
 
         let det_tgt = self.tgt_proj.forward(bb.det_tgt);
         let det_pos = self.query_pos_proj.forward(bb.det_pos);

@@ -3,15 +3,13 @@
 //! global [DET x DET] (stages 1-3), and [DET x (PATCH ∪ DET)] cross-attention (stage 4).
 
 use burn::module::{Module, Param};
+use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Int, Tensor, TensorData};
 
 use burn::nn::Linear;
 
 use super::layers::{linear, param};
-use super::window::{relative_position_index, window_partition, window_reverse};
-use crate::ops::VidtBackend;
-use crate::ops::{OpImpl, window_attention};
+use crate::ops::{OpImpl, SwinWindows, VidtBackend, swin_window_attention};
 
 /// Inputs of the stage-4 [DET x PATCH] cross-attention.
 pub struct CrossInputs<B: VidtBackend> {
@@ -43,44 +41,43 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
         }
     }
 
-    /// `(heads, N, N)` relative position bias of one window.
-    fn relative_bias(&self) -> Tensor<B, 3> {
-        let n = self.window * self.window;
-        let table = self.relative_position_bias_table.val();
-        let idx: Vec<i64> = relative_position_index(self.window)
-            .into_iter()
-            .map(|i| i as i64)
-            .collect();
-        let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [n * n]), &table.device());
-        table
-            .select(0, idx)
-            .reshape([n, n, self.heads])
-            .permute([2, 0, 1])
-    }
-
-    /// * `patch`: shifted, window-padded normalized patch tokens `(B, Hp, Wp, C)`
+    /// * `patch`: normalized patch tokens `(B, H, W, C)` (un-padded, un-shifted: the op pads
+    ///   to window multiples and shifts by `shift` itself)
     /// * `det`: normalized [DET] tokens plus their projected pos embedding `(B, Q, C)`
     ///
-    /// Returns the projected patch tokens `(B, Hp, Wp, C)` and [DET] tokens `(B, Q, C)`.
+    /// Returns the projected patch tokens `(B, H, W, C)` and [DET] tokens `(B, Q, C)`.
     pub fn forward(
         &self,
         patch: Tensor<B, 4>,
         det: Tensor<B, 3>,
-        shift_mask: Option<Tensor<B, 3>>,
+        shift: usize,
         cross: Option<&CrossInputs<B>>,
         imp: OpImpl,
     ) -> (Tensor<B, 4>, Tensor<B, 3>) {
-        let [b, hp, wp, c] = patch.dims();
+        let [b, ph, pw, c] = patch.dims();
         let q_len = det.dims()[1];
-        let (h, ws) = (self.heads, self.window);
+        let h = self.heads;
         let hd = c / h;
         let scale = (hd as f32).powf(-0.5);
 
-        // [PATCH x PATCH] windowed attention.
-        let patch_qkv = self.qkv.forward(patch); // (B, Hp, Wp, 3C)
-        let windows = window_partition(patch_qkv, ws); // (B_, N, 3C)
-        let out = window_attention(windows, h, self.relative_bias(), shift_mask, scale, imp); // (B_, N, C)
-        let patch_x = window_reverse(out, ws, hp, wp);
+        // [PATCH x PATCH] windowed attention; the projection as one 2-D matmul.
+        let patch_qkv =
+            self.qkv
+                .forward(patch.reshape([b * ph * pw, c]))
+                .reshape([b, ph, pw, 3 * c]);
+        let qkv_bias = self.qkv.bias.as_ref().expect("qkv has a bias").val();
+        let windows = SwinWindows {
+            heads: h,
+            ws: self.window,
+            shift,
+            scale,
+        };
+        let table = self.relative_position_bias_table.val();
+        let patch_x = swin_window_attention(patch_qkv, qkv_bias, table, windows, imp);
+        let patch_x = self
+            .proj
+            .forward(patch_x.reshape([b * ph * pw, c]))
+            .reshape([b, ph, pw, c]);
 
         // [DET x DET] or [DET x (PATCH ∪ DET)] global attention.
         let det_qkv = self
@@ -110,6 +107,6 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
             .swap_dims(1, 2)
             .reshape([b, q_len, c]);
 
-        (self.proj.forward(patch_x), self.proj.forward(det_x))
+        (patch_x, self.proj.forward(det_x))
     }
 }

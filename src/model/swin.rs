@@ -12,10 +12,10 @@ use super::layers::{layer_norm, linear, param};
 use super::mask::PixelMask;
 use super::position::masked_sine_encoding;
 use super::ram::{CrossInputs, ReconfiguredAttention};
-use super::window::{roll, shift_mask};
 use crate::config::VidtConfig;
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
+use crate::ops::upload::upload;
 
 /// The Swin MLP: Linear(C -> 4C), GELU, Linear(4C -> C).
 #[derive(Module, Debug)]
@@ -68,69 +68,31 @@ impl<B: VidtBackend> SwinBlock<B> {
     }
 
     /// `seq`: `(B, H*W + Q, C)` -> same shape.
-    #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
         seq: Tensor<B, 3>,
-        h: usize,
-        w: usize,
+        (h, w): (usize, usize),
         det_pos: Tensor<B, 3>,
-        mask: Option<Tensor<B, 3>>,
         cross: Option<&CrossInputs<B>>,
         imp: OpImpl,
     ) -> Tensor<B, 3> {
         let [b, len, c] = seq.dims();
         let hw = h * w;
-        let ws = self.attn.window;
         let normed = self.norm1.forward(seq.clone());
         let patch = normed.clone().slice([0..b, 0..hw]).reshape([b, h, w, c]);
         let det = normed.slice([0..b, hw..len]);
-        // Pad to window multiples after the norm; padded positions are not masked (as the reference).
-        let (pad_b, pad_r) = ((ws - h % ws) % ws, (ws - w % ws) % ws);
-        let mut x = patch.clone();
-        if pad_b > 0 || pad_r > 0 {
-            x = x.pad(
-                [(0, 0), (0, pad_b), (0, pad_r), (0, 0)],
-                PadMode::Constant(0.0),
-            );
-        }
-        let (hp, wp) = (h + pad_b, w + pad_r);
         let det = det + self.det_pos_linear.forward(det_pos);
-        let shifted = if self.shift > 0 {
-            roll(
-                roll(x, -(self.shift as isize), 1),
-                -(self.shift as isize),
-                2,
-            )
-        } else {
-            x
-        };
-        let cross_in = cross.map(|c| CrossInputs {
-            patch: patch.reshape([b, hw, c.patch.dims()[2]]) + c.patch.clone(),
-            mask: c.mask.clone(),
+        let cross_in = cross.map(|x| CrossInputs {
+            patch: patch.clone().reshape([b, hw, x.patch.dims()[2]]) + x.patch.clone(),
+            mask: x.mask.clone(),
         });
-        let (patch_x, det_x) = self.attn.forward(
-            shifted,
-            det,
-            if self.shift > 0 { mask } else { None },
-            cross_in.as_ref(),
-            imp,
-        );
-        let mut x = if self.shift > 0 {
-            roll(
-                roll(patch_x, self.shift as isize, 1),
-                self.shift as isize,
-                2,
-            )
-        } else {
-            patch_x
-        };
-        if hp != h || wp != w {
-            x = x.slice([0..b, 0..h, 0..w, 0..c]);
-        }
+        // Padding to window multiples (unmasked, as the reference) and the shift are the op's.
+        let (patch_x, det_x) = self
+            .attn
+            .forward(patch, det, self.shift, cross_in.as_ref(), imp);
         let x = seq
             + drop_path(
-                Tensor::cat(vec![x.reshape([b, hw, c]), det_x], 1),
+                Tensor::cat(vec![patch_x.reshape([b, hw, c]), det_x], 1),
                 self.drop_path,
             );
         let y = self.mlp.forward(self.norm2.forward(x.clone()));
@@ -182,12 +144,12 @@ impl<B: VidtBackend> PatchMerging<B> {
             );
         }
         let (h2, w2) = (h.div_ceil(2), w.div_ceil(2));
-        let pick = |dy: usize, dx: usize| {
-            x.clone()
-                .slice(burn::tensor::s![.., dy..;2, dx..;2, ..])
-                .reshape([b, h2 * w2, c])
-        };
-        let x = Tensor::cat(vec![pick(0, 0), pick(1, 0), pick(0, 1), pick(1, 1)], 2);
+        // The reference's cat of x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]
+        // along channels, as one permute: channel block k = 2 * dx + dy.
+        let x = x
+            .reshape([b, h2, 2, w2, 2, c])
+            .permute([0, 1, 3, 4, 2, 5])
+            .reshape([b, h2 * w2, 4 * c]);
         let det = det.repeat_dim(2, 4);
         self.reduction
             .forward(self.norm.forward(Tensor::cat(vec![x, det], 1)))
@@ -330,9 +292,6 @@ impl<B: VidtBackend> SwinBackbone<B> {
         for (si, stage) in self.layers.iter().enumerate() {
             let c = stage.dim;
             let seq = Tensor::cat(vec![x, det], 1);
-            let ws = self.window;
-            let (hp, wp) = (h.div_ceil(ws) * ws, w.div_ceil(ws) * ws);
-            let smask = shift_mask(hp, wp, ws, ws / 2, &device);
             let cross = stage.cross.then(|| {
                 if cross_mask.height != h || cross_mask.width != w {
                     cross_mask = cross_mask.resize_nearest(h, w);
@@ -341,15 +300,7 @@ impl<B: VidtBackend> SwinBackbone<B> {
             });
             let mut out = seq;
             for blk in &stage.blocks {
-                out = blk.forward(
-                    out,
-                    h,
-                    w,
-                    det_pos.clone(),
-                    Some(smask.clone()),
-                    cross.as_ref(),
-                    imp,
-                );
+                out = blk.forward(out, (h, w), det_pos.clone(), cross.as_ref(), imp);
             }
             let down = stage.downsample.forward(out.clone(), h, w);
             let (h2, w2) = (h.div_ceil(2), w.div_ceil(2));
@@ -403,7 +354,7 @@ fn cross_inputs<B: VidtBackend>(
         m.extend(std::iter::repeat_n(0.0f32, q));
     }
     CrossInputs {
-        patch: Tensor::from_data(TensorData::new(pos, [b, h * w, c]), device),
-        mask: Tensor::from_data(TensorData::new(m, [b, 1, 1, h * w + q]), device),
+        patch: upload(TensorData::new(pos, [b, h * w, c]), device),
+        mask: upload(TensorData::new(m, [b, 1, 1, h * w + q]), device),
     }
 }

@@ -14,8 +14,8 @@ use super::load::PathStack;
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::model::Vidt;
-use crate::model::window::relative_position_index;
 use crate::ops::VidtBackend;
+use crate::ops::window::relative_position_index;
 use crate::tensor_map::{HostTensor, TensorMap};
 
 /// Every parameter of `model` (of configuration `cfg`) under its official key.

@@ -3,10 +3,15 @@
 //! override them with kernels (wgpu: the WGSL kernels in `wgsl/`), which must agree with them.
 
 pub mod ms_deform_attn;
+pub mod swin_attention;
+pub mod upload;
+pub mod window;
 pub mod window_attention;
 
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
+
+pub use swin_attention::SwinWindows;
 
 /// Which implementation of the hot ops a model uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -57,12 +62,20 @@ pub trait VidtBackend: Backend {
     ) -> Tensor<Self, 3> {
         window_attention::reference(qkv, heads, bias, mask, scale)
     }
+
+    /// See [`swin_attention::reference`] for shapes and semantics.
+    fn swin_window_attention(
+        qkv: Tensor<Self, 4>,
+        qkv_bias: Tensor<Self, 1>,
+        table: Tensor<Self, 2>,
+        windows: SwinWindows,
+    ) -> Tensor<Self, 4> {
+        swin_attention::reference(qkv, qkv_bias, table, windows)
+    }
 }
 
-#[cfg(feature = "flex")]
-impl VidtBackend for burn::backend::Flex {}
-
-#[cfg(feature = "cuda")]
+/// CUDA: the references (fused by burn when the wgpu feature turns fusion on for both).
+#[cfg(all(feature = "cuda", not(feature = "wgpu")))]
 impl VidtBackend for burn::backend::Cuda {}
 
 mod autodiff;
@@ -78,6 +91,20 @@ pub fn ms_deform_attn<B: VidtBackend>(
     match imp {
         OpImpl::Auto => B::ms_deform_attn(value, shapes, locations, weights),
         OpImpl::Reference => ms_deform_attn::reference(value, shapes, locations, weights),
+    }
+}
+
+/// Swin (shifted) window attention over a whole map through the backend (or the reference).
+pub fn swin_window_attention<B: VidtBackend>(
+    qkv: Tensor<B, 4>,
+    qkv_bias: Tensor<B, 1>,
+    table: Tensor<B, 2>,
+    windows: SwinWindows,
+    imp: OpImpl,
+) -> Tensor<B, 4> {
+    match imp {
+        OpImpl::Auto => B::swin_window_attention(qkv, qkv_bias, table, windows),
+        OpImpl::Reference => swin_attention::reference(qkv, qkv_bias, table, windows),
     }
 }
 

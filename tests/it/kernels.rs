@@ -138,7 +138,7 @@ fn window_kernel_matches_reference_for_every_nano_stage() {
         let scale = ((c / heads) as f32).powf(-0.5);
         for shifted in [false, true] {
             let mask =
-                shifted.then(|| vidt::model::window::shift_mask::<W>(hp, wp, ws, ws / 2, &gpu()));
+                shifted.then(|| vidt::ops::window::shift_mask::<W>(hp, wp, ws, ws / 2, &gpu()));
             let kernel = W::window_attention(qkv.clone(), heads, bias.clone(), mask.clone(), scale);
             let reference =
                 window_attention::reference(qkv.clone(), heads, bias.clone(), mask, scale);

@@ -11,7 +11,7 @@ const FLOORS: &[&[&str]] = &[
     &["config", "defaults", "tensor_map", "rng", "boxes"],
     &["backend"],
     &["ops"],
-    &["kernels"],
+    &["kernels", "cpu"],
     &["model"],
     &["official"],
     &["io"],

@@ -15,4 +15,5 @@ mod model_file;
 mod msda;
 mod parity_model;
 mod postprocess;
+mod swin_attention;
 mod train;

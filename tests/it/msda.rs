@@ -43,6 +43,22 @@ fn forward_matches_reference() {
     assert_close("msda output vs f64", out, get(&f, "output_f64"), TOL);
 }
 
+/// The CPU backend's own deformable attention (loops, not the tensor-op reference).
+#[test]
+fn cpu_loops_match_the_official_forward() {
+    use vidt::ops::VidtBackend;
+    let f = fixture("fixture_msda.safetensors");
+    let dev = cpu();
+    let out = B::ms_deform_attn(
+        t(&f, "value", &dev),
+        &shapes(&f),
+        t(&f, "sampling_locations", &dev),
+        t(&f, "attention_weights", &dev),
+    );
+    assert_close("cpu msda output", out.clone(), get(&f, "output"), TOL);
+    assert_close("cpu msda output vs f64", out, get(&f, "output_f64"), TOL);
+}
+
 /// Float64 forward and gradients of MSDA (value, locations, weights) for `grad_output`.
 struct Oracle {
     out: Vec<f64>,

@@ -1,4 +1,5 @@
-//! Swin window helpers: partition/reverse of channel-last maps, the -100 shift mask and the
+//! Swin window glue in tensor ops (what the references compose and the kernels fold away):
+//! partition/reverse of channel-last maps, the cyclic roll, the -100 shift mask and the
 //! relative-position index (recomputed here rather than read from the checkpoint buffer).
 
 use burn::tensor::backend::Backend;
@@ -85,7 +86,7 @@ pub fn shift_mask<B: Backend>(
 ) -> Tensor<B, 3> {
     let n = ws * ws;
     let nw = (hp / ws) * (wp / ws);
-    Tensor::from_data(
+    super::upload::upload(
         TensorData::new(shift_mask_data(hp, wp, ws, shift), [nw, n, n]),
         device,
     )

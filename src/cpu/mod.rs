@@ -1,0 +1,87 @@
+//! The CPU backend's hot ops (burn's `flex`), as plain loops over contiguous f32: Swin window
+//! attention straight from the qkv map by index arithmetic (shift, pad, partition, reverse and
+//! the relative bias folded in) and deformable attention's bilinear sampling. Threads over
+//! independent windows / queries natively (rayon, the pool flex and gemm share); one thread in
+//! the browser, where this is the CPU fallback. Inference only: under autodiff the tensor-op
+//! references run (they are differentiable), so training is unchanged.
+
+mod ms_deform_attn;
+mod swin_attention;
+
+use burn::backend::Flex;
+use burn::tensor::{DType, Tensor, TensorData};
+use burn_flex::FlexTensor;
+
+use crate::ops::{
+    SwinWindows, VidtBackend, ms_deform_attn as msda_ref, swin_attention as swin_ref,
+};
+
+/// The tensor as a contiguous f32 primitive (no copy when it already is one); `None` for
+/// another element type (the caller falls back to the reference).
+fn contiguous<const D: usize>(t: &Tensor<Flex, D>) -> Option<FlexTensor> {
+    (t.dtype() == DType::F32).then(|| t.clone().into_primitive().tensor().to_contiguous())
+}
+
+fn tensor<const D: usize>(data: Vec<f32>, shape: [usize; D]) -> Tensor<Flex, D> {
+    Tensor::from_data(TensorData::new(data, shape), &Default::default())
+}
+
+/// Runs `f(i, chunk)` over the `chunk`-sized pieces of `out`, in parallel where there are
+/// threads.
+fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, o)| f(i, o));
+    }
+    #[cfg(target_arch = "wasm32")]
+    out.chunks_mut(chunk).enumerate().for_each(|(i, o)| f(i, o));
+}
+
+impl VidtBackend for Flex {
+    fn swin_window_attention(
+        qkv: Tensor<Self, 4>,
+        qkv_bias: Tensor<Self, 1>,
+        table: Tensor<Self, 2>,
+        s: SwinWindows,
+    ) -> Tensor<Self, 4> {
+        let dims = qkv.dims();
+        let [b, h, w, c3] = dims;
+        let heads = table.dims()[1];
+        if c3 % (3 * s.heads) != 0 || heads != s.heads {
+            return swin_ref::reference(qkv, qkv_bias, table, s);
+        }
+        match (contiguous(&qkv), contiguous(&qkv_bias), contiguous(&table)) {
+            (Some(x), Some(bias), Some(tab)) => {
+                let (x, bias, tab) = (x.storage(), bias.storage(), tab.storage());
+                let out = swin_attention::forward(x, bias, tab, dims, s);
+                tensor(out, [b, h, w, c3 / 3])
+            }
+            _ => swin_ref::reference(qkv, qkv_bias, table, s),
+        }
+    }
+
+    fn ms_deform_attn(
+        value: Tensor<Self, 4>,
+        shapes: &[(usize, usize)],
+        locations: Tensor<Self, 6>,
+        weights: Tensor<Self, 5>,
+    ) -> Tensor<Self, 3> {
+        let vd = value.dims();
+        let ld = locations.dims();
+        match (
+            contiguous(&value),
+            contiguous(&locations),
+            contiguous(&weights),
+        ) {
+            (Some(v), Some(l), Some(a)) => {
+                let (v, l, a) = (v.storage(), l.storage(), a.storage());
+                let out = ms_deform_attn::forward(v, vd, shapes, l, ld, a);
+                tensor(out, [vd[0], ld[1], vd[2] * vd[3]])
+            }
+            _ => msda_ref::reference(value, shapes, locations, weights),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Our kernels inside burn's fusion (the wgpu backend with `burn/fusion`): each hot op is
+//! registered in the fusion stream as a custom operation, so the tensor ops around it are
+//! still fused into few kernels and ours run in order, on the inner backend, when the stream
+//! executes (the pattern of burn-vision's cube backend).
+
+use core::marker::PhantomData;
+
+use burn::backend::ir::{CustomOpIr, HandleContainer, OperationIr, OperationOutput, TensorIr};
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Shape, Tensor, TensorPrimitive};
+use burn_fusion::stream::{Operation, OperationStreams};
+use burn_fusion::{Fusion, FusionBackend, FusionRuntime};
+
+use crate::ops::{SwinWindows, VidtBackend};
+
+type Handles<B> =
+    HandleContainer<<<B as FusionBackend>::FusionRuntime as FusionRuntime>::FusionHandle>;
+
+fn wrap<B: burn::tensor::backend::Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
+}
+
+fn unwrap<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
+    t.into_primitive().tensor()
+}
+
+#[derive(Debug)]
+struct SwinAttentionOp<B> {
+    desc: CustomOpIr,
+    windows: SwinWindows,
+    _b: PhantomData<B>,
+}
+
+impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for SwinAttentionOp<B> {
+    fn execute(&self, h: &mut Handles<B>) {
+        let ([qkv, bias, table], [out]) = self.desc.as_fixed();
+        let y = B::swin_window_attention(
+            wrap(h.get_float_tensor::<B>(qkv)),
+            wrap(h.get_float_tensor::<B>(bias)),
+            wrap(h.get_float_tensor::<B>(table)),
+            self.windows,
+        );
+        h.register_float_tensor::<B>(&out.id, unwrap(y));
+    }
+}
+
+#[derive(Debug)]
+struct WindowAttentionOp<B> {
+    desc: CustomOpIr,
+    heads: usize,
+    scale: f32,
+    _b: PhantomData<B>,
+}
+
+impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for WindowAttentionOp<B> {
+    fn execute(&self, h: &mut Handles<B>) {
+        let i = &self.desc.inputs; // [qkv, bias, (mask)]
+        let qkv = wrap(h.get_float_tensor::<B>(&i[0]));
+        let bias = wrap(h.get_float_tensor::<B>(&i[1]));
+        let mask = i.get(2).map(|m| wrap(h.get_float_tensor::<B>(m)));
+        let y = B::window_attention(qkv, self.heads, bias, mask, self.scale);
+        h.register_float_tensor::<B>(&self.desc.outputs[0].id, unwrap(y));
+    }
+}
+
+#[derive(Debug)]
+struct MsdaForwardOp<B> {
+    desc: CustomOpIr,
+    shapes: Vec<(usize, usize)>,
+    _b: PhantomData<B>,
+}
+
+impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for MsdaForwardOp<B> {
+    fn execute(&self, h: &mut Handles<B>) {
+        let ([v, l, w], [o]) = self.desc.as_fixed();
+        let y = B::ms_deform_attn(
+            wrap(h.get_float_tensor::<B>(v)),
+            &self.shapes,
+            wrap(h.get_float_tensor::<B>(l)),
+            wrap(h.get_float_tensor::<B>(w)),
+        );
+        h.register_float_tensor::<B>(&o.id, unwrap(y));
+    }
+}
+
+#[derive(Debug)]
+struct MsdaBackwardOp<B> {
+    desc: CustomOpIr,
+    shapes: Vec<(usize, usize)>,
+    _b: PhantomData<B>,
+}
+
+impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for MsdaBackwardOp<B> {
+    fn execute(&self, h: &mut Handles<B>) {
+        let ([v, l, w, g], [gv, gl, gw]) = self.desc.as_fixed();
+        let (a, b, c) = B::ms_deform_attn_backward(
+            wrap(h.get_float_tensor::<B>(v)),
+            &self.shapes,
+            wrap(h.get_float_tensor::<B>(l)),
+            wrap(h.get_float_tensor::<B>(w)),
+            wrap(h.get_float_tensor::<B>(g)),
+        );
+        h.register_float_tensor::<B>(&gv.id, unwrap(a));
+        h.register_float_tensor::<B>(&gl.id, unwrap(b));
+        h.register_float_tensor::<B>(&gw.id, unwrap(c));
+    }
+}
+
+impl<B: FusionBackend + VidtBackend> VidtBackend for Fusion<B> {
+    fn swin_window_attention(
+        qkv: Tensor<Self, 4>,
+        qkv_bias: Tensor<Self, 1>,
+        table: Tensor<Self, 2>,
+        windows: SwinWindows,
+    ) -> Tensor<Self, 4> {
+        let (qkv, bias, table) = (unwrap(qkv), unwrap(qkv_bias), unwrap(table));
+        let mut shape = qkv.shape.clone();
+        shape[3] /= 3;
+        let client = qkv.client.clone();
+        let streams = OperationStreams::with_inputs([&qkv, &bias, &table]);
+        let out = TensorIr::uninit(client.create_empty_handle(), shape, qkv.dtype);
+        let inputs = [qkv.into_ir(), bias.into_ir(), table.into_ir()];
+        let desc = CustomOpIr::new("vidt_swin_window_attention", &inputs, &[out]);
+        let op = SwinAttentionOp::<B> {
+            desc: desc.clone(),
+            windows,
+            _b: PhantomData,
+        };
+        wrap(
+            client
+                .register(streams, OperationIr::Custom(desc), op)
+                .output(),
+        )
+    }
+
+    fn window_attention(
+        qkv: Tensor<Self, 3>,
+        heads: usize,
+        bias: Tensor<Self, 3>,
+        mask: Option<Tensor<Self, 3>>,
+        scale: f32,
+    ) -> Tensor<Self, 3> {
+        let (qkv, bias, mask) = (unwrap(qkv), unwrap(bias), mask.map(unwrap));
+        let mut shape = qkv.shape.clone();
+        shape[2] /= 3;
+        let client = qkv.client.clone();
+        let mut streams = OperationStreams::with_inputs([&qkv, &bias]);
+        if let Some(m) = &mask {
+            streams.tensor(m);
+        }
+        let out = TensorIr::uninit(client.create_empty_handle(), shape, qkv.dtype);
+        let mut inputs = vec![qkv.into_ir(), bias.into_ir()];
+        inputs.extend(mask.map(|m| m.into_ir()));
+        let desc = CustomOpIr::new("vidt_window_attention", &inputs, &[out]);
+        let op = WindowAttentionOp::<B> {
+            desc: desc.clone(),
+            heads,
+            scale,
+            _b: PhantomData,
+        };
+        wrap(
+            client
+                .register(streams, OperationIr::Custom(desc), op)
+                .output(),
+        )
+    }
+
+    fn ms_deform_attn(
+        value: Tensor<Self, 4>,
+        shapes: &[(usize, usize)],
+        locations: Tensor<Self, 6>,
+        weights: Tensor<Self, 5>,
+    ) -> Tensor<Self, 3> {
+        let (v, l, w) = (unwrap(value), unwrap(locations), unwrap(weights));
+        let shape = Shape::new([v.shape[0], l.shape[1], v.shape[2] * v.shape[3]]);
+        let client = v.client.clone();
+        let streams = OperationStreams::with_inputs([&v, &l, &w]);
+        let out = TensorIr::uninit(client.create_empty_handle(), shape, v.dtype);
+        let inputs = [v.into_ir(), l.into_ir(), w.into_ir()];
+        let desc = CustomOpIr::new("vidt_ms_deform_attn", &inputs, &[out]);
+        let op = MsdaForwardOp::<B> {
+            desc: desc.clone(),
+            shapes: shapes.to_vec(),
+            _b: PhantomData,
+        };
+        wrap(
+            client
+                .register(streams, OperationIr::Custom(desc), op)
+                .output(),
+        )
+    }
+
+    fn has_ms_deform_attn_backward() -> bool {
+        B::has_ms_deform_attn_backward()
+    }
+
+    fn ms_deform_attn_backward(
+        value: Tensor<Self, 4>,
+        shapes: &[(usize, usize)],
+        locations: Tensor<Self, 6>,
+        weights: Tensor<Self, 5>,
+        grad_output: Tensor<Self, 3>,
+    ) -> (Tensor<Self, 4>, Tensor<Self, 6>, Tensor<Self, 5>) {
+        let (v, l, w) = (unwrap(value), unwrap(locations), unwrap(weights));
+        let g = unwrap(grad_output);
+        let client = v.client.clone();
+        let dt = v.dtype;
+        let streams = OperationStreams::with_inputs([&v, &l, &w, &g]);
+        let outs = [
+            TensorIr::uninit(client.create_empty_handle(), v.shape.clone(), dt),
+            TensorIr::uninit(client.create_empty_handle(), l.shape.clone(), dt),
+            TensorIr::uninit(client.create_empty_handle(), w.shape.clone(), dt),
+        ];
+        let inputs = [v.into_ir(), l.into_ir(), w.into_ir(), g.into_ir()];
+        let desc = CustomOpIr::new("vidt_ms_deform_attn_backward", &inputs, &outs);
+        let op = MsdaBackwardOp::<B> {
+            desc: desc.clone(),
+            shapes: shapes.to_vec(),
+            _b: PhantomData,
+        };
+        let [gv, gl, gw] = client
+            .register(streams, OperationIr::Custom(desc), op)
+            .outputs::<3>();
+        (wrap(gv), wrap(gl), wrap(gw))
+    }
+}
