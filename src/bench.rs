@@ -356,10 +356,13 @@ pub struct PeerTiming {
 #[cfg(feature = "wgpu")]
 pub fn log_launches(file: &std::path::Path) {
     use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, profiling::ProfilingLogLevel};
+    // Appending (to a file emptied here): each cubecl server opens its own writer, and
+    // truncating ones would overwrite each other's lines.
+    let _ = std::fs::remove_file(file);
     let mut cfg = CubeClRuntimeConfig::default();
     cfg.profiling.logger.level = ProfilingLogLevel::Minimal;
     cfg.profiling.logger.file = Some(file.to_path_buf());
-    cfg.profiling.logger.append = false;
+    cfg.profiling.logger.append = true;
     CubeClRuntimeConfig::set(cfg);
 }
 

@@ -5,6 +5,7 @@
 //! the browser, where this is the CPU fallback. Inference only: under autodiff the tensor-op
 //! references run (they are differentiable), so training is unchanged.
 
+mod group_norm;
 mod ms_deform_attn;
 mod swin_attention;
 
@@ -13,7 +14,8 @@ use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::FlexTensor;
 
 use crate::ops::{
-    SwinWindows, VidtBackend, ms_deform_attn as msda_ref, swin_attention as swin_ref,
+    SwinWindows, VidtBackend, ms_deform_attn as msda_ref, norms as norms_ref,
+    swin_attention as swin_ref,
 };
 
 /// The tensor as a contiguous f32 primitive (no copy when it already is one); `None` for
@@ -41,6 +43,41 @@ fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sen
 }
 
 impl VidtBackend for Flex {
+    fn gelu_tokens(x: Tensor<Self, 3>) -> Tensor<Self, 3> {
+        let dims = x.dims();
+        let Some(p) = contiguous(&x) else {
+            return burn::tensor::activation::gelu(x);
+        };
+        // flex's own formula (libm's erff), on every thread.
+        let input = p.storage::<f32>();
+        let mut out = vec![0f32; input.len()];
+        for_chunks(&mut out, 1 << 14, |i, o| {
+            let src = &input[i << 14..];
+            for (y, &v) in o.iter_mut().zip(src) {
+                *y = 0.5 * v * (1.0 + libm::erff(v / core::f32::consts::SQRT_2));
+            }
+        });
+        tensor(out, dims)
+    }
+
+    fn group_norm_tokens(
+        x: Tensor<Self, 3>,
+        weight: Tensor<Self, 1>,
+        bias: Tensor<Self, 1>,
+        groups: usize,
+        eps: f64,
+    ) -> Tensor<Self, 3> {
+        let dims = x.dims();
+        match (contiguous(&x), contiguous(&weight), contiguous(&bias)) {
+            (Some(v), Some(w), Some(b)) if dims[2] % groups == 0 => {
+                let out =
+                    group_norm::forward(v.storage(), w.storage(), b.storage(), dims, groups, eps);
+                tensor(out, dims)
+            }
+            _ => norms_ref::group_norm_reference(x, weight, bias, groups, eps),
+        }
+    }
+
     fn swin_window_attention(
         qkv: Tensor<Self, 4>,
         qkv_bias: Tensor<Self, 1>,

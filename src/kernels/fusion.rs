@@ -44,6 +44,71 @@ impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for SwinAttenti
     }
 }
 
+/// LayerNorm (0), softmax (1) or GroupNorm (2) of the inner backend.
+#[derive(Debug)]
+struct NormOp<B> {
+    desc: CustomOpIr,
+    kind: u8,
+    groups: usize,
+    eps: f64,
+    _b: PhantomData<B>,
+}
+
+impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for NormOp<B> {
+    fn execute(&self, h: &mut Handles<B>) {
+        let i = &self.desc.inputs;
+        let mut x = |k: usize| h.get_float_tensor::<B>(&i[k]);
+        let y = match self.kind {
+            0 => unwrap(B::layer_norm_last(
+                wrap(x(0)),
+                wrap(x(1)),
+                wrap(x(2)),
+                self.eps,
+            )),
+            1 => unwrap(B::softmax_last(wrap(x(0)))),
+            _ => unwrap(B::group_norm_tokens(
+                wrap(x(0)),
+                wrap(x(1)),
+                wrap(x(2)),
+                self.groups,
+                self.eps,
+            )),
+        };
+        h.register_float_tensor::<B>(&self.desc.outputs[0].id, y);
+    }
+}
+
+/// Registers a norm of `inputs[0]`'s shape (`kind` as [`NormOp`]).
+fn norm<B: FusionBackend + VidtBackend, const D: usize>(
+    inputs: Vec<FloatTensor<Fusion<B>>>,
+    kind: u8,
+    groups: usize,
+    eps: f64,
+) -> Tensor<Fusion<B>, D> {
+    let client = inputs[0].client.clone();
+    let streams = OperationStreams::with_inputs(&inputs);
+    let out = TensorIr::uninit(
+        client.create_empty_handle(),
+        inputs[0].shape.clone(),
+        inputs[0].dtype,
+    );
+    let irs: Vec<TensorIr> = inputs.into_iter().map(|t| t.into_ir()).collect();
+    let name = ["vidt_layer_norm", "vidt_softmax", "vidt_group_norm"][kind as usize];
+    let desc = CustomOpIr::new(name, &irs, &[out]);
+    let op = NormOp::<B> {
+        desc: desc.clone(),
+        kind,
+        groups,
+        eps,
+        _b: PhantomData,
+    };
+    wrap(
+        client
+            .register(streams, OperationIr::Custom(desc), op)
+            .output(),
+    )
+}
+
 #[derive(Debug)]
 struct WindowAttentionOp<B> {
     desc: CustomOpIr,
@@ -107,6 +172,34 @@ impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for MsdaBackwar
 }
 
 impl<B: FusionBackend + VidtBackend> VidtBackend for Fusion<B> {
+    fn layer_norm_last(
+        x: Tensor<Self, 3>,
+        gamma: Tensor<Self, 1>,
+        beta: Tensor<Self, 1>,
+        eps: f64,
+    ) -> Tensor<Self, 3> {
+        norm(vec![unwrap(x), unwrap(gamma), unwrap(beta)], 0, 0, eps)
+    }
+
+    fn softmax_last(x: Tensor<Self, 4>) -> Tensor<Self, 4> {
+        norm(vec![unwrap(x)], 1, 0, 0.0)
+    }
+
+    fn group_norm_tokens(
+        x: Tensor<Self, 3>,
+        weight: Tensor<Self, 1>,
+        bias: Tensor<Self, 1>,
+        groups: usize,
+        eps: f64,
+    ) -> Tensor<Self, 3> {
+        norm(
+            vec![unwrap(x), unwrap(weight), unwrap(bias)],
+            2,
+            groups,
+            eps,
+        )
+    }
+
     fn swin_window_attention(
         qkv: Tensor<Self, 4>,
         qkv_bias: Tensor<Self, 1>,

@@ -3,6 +3,7 @@
 
 mod fusion;
 mod ms_deform_attn;
+mod norms;
 mod swin_attention;
 mod window_attention;
 
@@ -13,8 +14,8 @@ use burn::tensor::{DType, Tensor, TensorPrimitive};
 use cubecl::CubeCount;
 
 use crate::ops::{
-    SwinWindows, VidtBackend, ms_deform_attn as msda_ref, swin_attention as swin_ref,
-    window_attention as wattn_ref,
+    SwinWindows, VidtBackend, ms_deform_attn as msda_ref, norms as norms_ref,
+    swin_attention as swin_ref, window_attention as wattn_ref,
 };
 
 /// Largest workgroup count per dispatch dimension (the WebGPU default limit).
@@ -28,6 +29,32 @@ pub(crate) fn cube_count(groups: usize) -> CubeCount {
 }
 
 pub(crate) type Prim = CubeTensor<WgpuRuntime>;
+
+thread_local! {
+    /// Parameter buffers by device and contents (see [`params`]).
+    static PARAMS: std::cell::RefCell<std::collections::HashMap<(String, Vec<u32>), cubecl::server::Handle>> =
+        Default::default();
+}
+
+/// A kernel's small parameter buffer (shapes, scale), uploaded once per device and contents
+/// and reused: the same few recur in every forward, and on WebGPU each upload is a queue write
+/// with its own overhead.
+pub(crate) fn params(like: &Prim, values: &[u32]) -> cubecl::server::Handle {
+    let key = (format!("{:?}", like.device), values.to_vec());
+    PARAMS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 4096 {
+            cache.clear(); // bounded: shapes of a few image sizes fit many times over
+        }
+        cache
+            .entry(key)
+            .or_insert_with(|| {
+                crate::ops::upload::noted();
+                like.client.create_from_slice(bytemuck::cast_slice(values))
+            })
+            .clone()
+    })
+}
 
 fn prim<B: burn::tensor::backend::Backend<FloatTensorPrimitive = Prim>, const D: usize>(
     t: Tensor<B, D>,
@@ -112,6 +139,44 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
             prim(bias),
             mask.map(prim),
             scale,
+        ))
+    }
+
+    fn layer_norm_last(
+        x: Tensor<Self, 3>,
+        gamma: Tensor<Self, 1>,
+        beta: Tensor<Self, 1>,
+        eps: f64,
+    ) -> Tensor<Self, 3> {
+        if x.dtype() != DType::F32 {
+            return norms_ref::layer_norm_reference(x, gamma, beta, eps);
+        }
+        tensor(norms::layer_norm(prim(x), prim(gamma), prim(beta), eps))
+    }
+
+    fn softmax_last(x: Tensor<Self, 4>) -> Tensor<Self, 4> {
+        if x.dtype() != DType::F32 {
+            return norms_ref::softmax_reference(x);
+        }
+        tensor(norms::softmax(prim(x)))
+    }
+
+    fn group_norm_tokens(
+        x: Tensor<Self, 3>,
+        weight: Tensor<Self, 1>,
+        bias: Tensor<Self, 1>,
+        groups: usize,
+        eps: f64,
+    ) -> Tensor<Self, 3> {
+        if x.dtype() != DType::F32 || x.dims()[2] % groups != 0 {
+            return norms_ref::group_norm_reference(x, weight, bias, groups, eps);
+        }
+        tensor(norms::group_norm(
+            prim(x),
+            prim(weight),
+            prim(bias),
+            groups,
+            eps,
         ))
     }
 

@@ -9,7 +9,7 @@ use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
 use derive_new::new;
 
-use super::{Prim, cube_count};
+use super::{Prim, cube_count, params};
 
 kernel_source!(ForwardRaw, "../../wgsl/ms_deform_attn_forward.wgsl");
 kernel_source!(BackwardRaw, "../../wgsl/ms_deform_attn_backward.wgsl");
@@ -108,8 +108,7 @@ pub(crate) fn forward(value: Prim, shapes: &[(usize, usize)], loc: Prim, attn: P
     let lq = loc.meta.shape()[1];
     let out = output(&value, vec![v[0], lq, v[2] * v[3]]);
     let info = info(&value, &loc, shapes);
-    crate::ops::upload::noted();
-    let info = value.client.create_from_slice(bytemuck::cast_slice(&info));
+    let info = params(&value, &info);
     let total = v[0] * lq * v[2] * v[3];
     value.client.launch(
         Box::new(SourceKernel::new(
@@ -149,8 +148,7 @@ pub(crate) fn backward(
     let grad_loc = output(&value, l.clone());
     let grad_attn = output(&value, l[..5].to_vec());
     let info = info(&value, &loc, shapes);
-    crate::ops::upload::noted();
-    let info = value.client.create_from_slice(bytemuck::cast_slice(&info));
+    let info = params(&value, &info);
     let groups = v[0] * l[1] * v[2];
     value.client.launch(
         Box::new(SourceKernel::new(

@@ -10,7 +10,7 @@ use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
 use derive_new::new;
 
-use super::{Prim, cube_count};
+use super::{Prim, cube_count, params};
 use crate::ops::SwinWindows;
 
 kernel_source!(Raw, "../../wgsl/swin_window_attention.wgsl");
@@ -74,8 +74,7 @@ pub(crate) fn forward(qkv: Prim, qkv_bias: Prim, table: Prim, s: SwinWindows) ->
         s.shift as u32,
         s.scale.to_bits(),
     ];
-    crate::ops::upload::noted();
-    let info = client.create_from_slice(bytemuck::cast_slice(&info));
+    let info = params(&qkv, &info);
     let windows = b * (hp / s.ws) * (wp / s.ws);
     client.launch(
         Box::new(SourceKernel::new(

@@ -9,7 +9,7 @@ use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
 use derive_new::new;
 
-use super::{Prim, cube_count};
+use super::{Prim, cube_count, params};
 
 kernel_source!(Raw, "../../wgsl/window_attention.wgsl");
 
@@ -64,7 +64,7 @@ pub(crate) fn forward(qkv: Prim, heads: usize, bias: Prim, mask: Option<Prim>, s
             (m.handle, nw)
         }
         // Unshifted windows: bind a placeholder the kernel never reads.
-        None => (client.create_from_slice(bytemuck::cast_slice(&[0f32])), 0),
+        None => (params(&qkv, &[0]), 0),
     };
     let info = [
         bw as u32,
@@ -73,8 +73,7 @@ pub(crate) fn forward(qkv: Prim, heads: usize, bias: Prim, mask: Option<Prim>, s
         nw as u32,
         scale.to_bits(),
     ];
-    crate::ops::upload::noted();
-    let info = client.create_from_slice(bytemuck::cast_slice(&info));
+    let info = params(&qkv, &info);
     client.launch(
         Box::new(SourceKernel::new(
             WindowAttention::new(n as u32, hd as u32),

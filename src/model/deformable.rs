@@ -3,7 +3,6 @@
 
 use burn::module::Module;
 use burn::tensor::Tensor;
-use burn::tensor::activation::softmax;
 
 use burn::nn::Linear;
 
@@ -56,13 +55,13 @@ impl<B: VidtBackend> MsDeformAttn<B> {
             .sampling_offsets
             .forward(query.clone())
             .reshape([b, q, m, l, p, 2]);
-        let weights = softmax(
-            self.attention_weights
-                .forward(query)
-                .reshape([b, q, m, l * p]),
-            3,
-        )
-        .reshape([b, q, m, l, p]);
+        let weights =
+            B::softmax_last(
+                self.attention_weights
+                    .forward(query)
+                    .reshape([b, q, m, l * p]),
+            )
+            .reshape([b, q, m, l, p]);
         let ref_xy = reference
             .clone()
             .slice([0..b, 0..q, 0..l, 0..2])

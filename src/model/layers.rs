@@ -59,19 +59,8 @@ impl<B: VidtBackend> GroupNorm<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let [b, n, c] = x.dims();
-        let g = self.groups;
-        let xg = x
-            .reshape([b, n, g, c / g])
-            .swap_dims(1, 2)
-            .reshape([b, g, n * (c / g)]);
-        let (var, mean) = xg.clone().var_mean_bias(2);
-        let xn = (xg - mean).div(var.add_scalar(1e-5).sqrt());
-        let xn = xn
-            .reshape([b, g, n, c / g])
-            .swap_dims(1, 2)
-            .reshape([b, n, c]);
-        xn * self.weight.val().reshape([1, 1, c]) + self.bias.val().reshape([1, 1, c])
+        let (w, b) = (self.weight.val(), self.bias.val());
+        B::group_norm_tokens(x, w, b, self.groups, crate::ops::norms::EPS)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
-use burn::tensor::activation::{relu, sigmoid, softmax};
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Tensor, TensorData};
 
 use super::deformable::MsDeformAttn;
@@ -14,6 +14,7 @@ use super::swin::BackboneOutput;
 use crate::config::VidtConfig;
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
+use crate::ops::norms::normalize;
 use crate::ops::upload::upload;
 
 /// `nn.MultiheadAttention` (q = k = tgt + pos, v = tgt, no masks), `in_proj` split in three.
@@ -51,7 +52,7 @@ impl<B: VidtBackend> SelfAttention<B> {
         let v = split(self.v.forward(v));
         let out = self
             .dropout
-            .forward(softmax(q.matmul(k.swap_dims(2, 3)), 3))
+            .forward(B::softmax_last(q.matmul(k.swap_dims(2, 3))))
             .matmul(v);
         self.out_proj
             .forward(out.swap_dims(1, 2).reshape([b, n, d]))
@@ -100,18 +101,19 @@ impl<B: VidtBackend> DecoderLayer<B> {
     ) -> Tensor<B, 3> {
         let qk = tgt.clone() + pos.clone();
         let drop = |x: Tensor<B, 3>| self.dropout.forward(x);
-        let tgt = self
-            .norm2
-            .forward(tgt.clone() + drop(self.self_attn.forward(qk, tgt)));
+        let tgt = normalize(
+            &self.norm2,
+            tgt.clone() + drop(self.self_attn.forward(qk, tgt)),
+        );
         let cross =
             self.cross_attn
                 .forward(tgt.clone() + pos, reference, memory, keep, shapes, imp);
-        let tgt = self.norm1.forward(tgt + drop(cross));
+        let tgt = normalize(&self.norm1, tgt + drop(cross));
         let ffn = drop(
             self.linear2
                 .forward(drop(relu(self.linear1.forward(tgt.clone())))),
         );
-        self.norm3.forward(tgt + ffn)
+        normalize(&self.norm3, tgt + ffn)
     }
 }
 

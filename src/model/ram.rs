@@ -4,7 +4,6 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
-use burn::tensor::activation::softmax;
 
 use burn::nn::Linear;
 
@@ -102,7 +101,7 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
         if let Some(cross) = cross {
             attn = attn + cross.mask.clone();
         }
-        let det_x = softmax(attn, 3)
+        let det_x = B::softmax_last(attn)
             .matmul(dv)
             .swap_dims(1, 2)
             .reshape([b, q_len, c]);

@@ -4,7 +4,6 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, Linear};
-use burn::tensor::activation::gelu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
 
@@ -15,6 +14,7 @@ use super::ram::{CrossInputs, ReconfiguredAttention};
 use crate::config::VidtConfig;
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
+use crate::ops::norms::normalize;
 use crate::ops::upload::upload;
 
 /// The Swin MLP: Linear(C -> 4C), GELU, Linear(4C -> C).
@@ -26,7 +26,7 @@ pub struct Mlp<B: VidtBackend> {
 
 impl<B: VidtBackend> Mlp<B> {
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        self.fc2.forward(gelu(self.fc1.forward(x)))
+        self.fc2.forward(B::gelu_tokens(self.fc1.forward(x)))
     }
 }
 
@@ -78,7 +78,7 @@ impl<B: VidtBackend> SwinBlock<B> {
     ) -> Tensor<B, 3> {
         let [b, len, c] = seq.dims();
         let hw = h * w;
-        let normed = self.norm1.forward(seq.clone());
+        let normed = normalize(&self.norm1, seq.clone());
         let patch = normed.clone().slice([0..b, 0..hw]).reshape([b, h, w, c]);
         let det = normed.slice([0..b, hw..len]);
         let det = det + self.det_pos_linear.forward(det_pos);
@@ -95,7 +95,7 @@ impl<B: VidtBackend> SwinBlock<B> {
                 Tensor::cat(vec![patch_x.reshape([b, hw, c]), det_x], 1),
                 self.drop_path,
             );
-        let y = self.mlp.forward(self.norm2.forward(x.clone()));
+        let y = self.mlp.forward(normalize(&self.norm2, x.clone()));
         x + drop_path(y, self.drop_path)
     }
 }
@@ -152,7 +152,7 @@ impl<B: VidtBackend> PatchMerging<B> {
             .reshape([b, h2 * w2, 4 * c]);
         let det = det.repeat_dim(2, 4);
         self.reduction
-            .forward(self.norm.forward(Tensor::cat(vec![x, det], 1)))
+            .forward(normalize(&self.norm, Tensor::cat(vec![x, det], 1)))
     }
 }
 
@@ -273,10 +273,10 @@ impl<B: VidtBackend> SwinBackbone<B> {
         };
         let x = self.patch_embed.proj.forward(images);
         let [_, e, mut h, mut w] = x.dims();
-        let mut x = self
-            .patch_embed
-            .norm
-            .forward(x.reshape([b, e, h * w]).swap_dims(1, 2));
+        let mut x = normalize(
+            &self.patch_embed.norm,
+            x.reshape([b, e, h * w]).swap_dims(1, 2),
+        );
         let patch_embed = keep.then(|| x.clone().swap_dims(1, 2).reshape([b, e, h, w]));
         let q = self.det_token.dims()[1];
         let mut det = self.det_token.val().repeat_dim(0, b);

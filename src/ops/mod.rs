@@ -3,6 +3,7 @@
 //! override them with kernels (wgpu: the WGSL kernels in `wgsl/`), which must agree with them.
 
 pub mod ms_deform_attn;
+pub mod norms;
 pub mod swin_attention;
 pub mod upload;
 pub mod window;
@@ -61,6 +62,37 @@ pub trait VidtBackend: Backend {
         scale: f32,
     ) -> Tensor<Self, 3> {
         window_attention::reference(qkv, heads, bias, mask, scale)
+    }
+
+    /// LayerNorm of `(B, N, C)` over C. See [`norms::layer_norm_reference`].
+    fn layer_norm_last(
+        x: Tensor<Self, 3>,
+        gamma: Tensor<Self, 1>,
+        beta: Tensor<Self, 1>,
+        eps: f64,
+    ) -> Tensor<Self, 3> {
+        norms::layer_norm_reference(x, gamma, beta, eps)
+    }
+
+    /// The exact (erf) GELU of the Swin MLP's hidden tokens.
+    fn gelu_tokens(x: Tensor<Self, 3>) -> Tensor<Self, 3> {
+        burn::tensor::activation::gelu(x)
+    }
+
+    /// Softmax over the last dimension.
+    fn softmax_last(x: Tensor<Self, 4>) -> Tensor<Self, 4> {
+        norms::softmax_reference(x)
+    }
+
+    /// GroupNorm of channel-last tokens. See [`norms::group_norm_reference`].
+    fn group_norm_tokens(
+        x: Tensor<Self, 3>,
+        weight: Tensor<Self, 1>,
+        bias: Tensor<Self, 1>,
+        groups: usize,
+        eps: f64,
+    ) -> Tensor<Self, 3> {
+        norms::group_norm_reference(x, weight, bias, groups, eps)
     }
 
     /// See [`swin_attention::reference`] for shapes and semantics.

@@ -13,6 +13,7 @@ mod kernels;
 mod layout;
 mod model_file;
 mod msda;
+mod norms;
 mod parity_model;
 mod postprocess;
 mod swin_attention;

@@ -1,0 +1,98 @@
+#![cfg(feature = "flex")]
+//! The norms, the softmax and the GELU as backend ops (one kernel each on wgpu, threaded loops
+//! on the CPU) against their tensor-op compositions.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Device, Tensor, TensorData};
+use vidt::ops::{VidtBackend, norms};
+
+fn rand<BB: Backend, const D: usize>(
+    shape: [usize; D],
+    seed: u64,
+    dev: &Device<BB>,
+) -> Tensor<BB, D> {
+    let n = shape.iter().product();
+    // An offset as activations have, so a one-pass variance would lose digits.
+    let data: Vec<f32> = vidt::rng::Rng::new(seed)
+        .uniforms(n, -1.0, 1.0)
+        .into_iter()
+        .map(|v| 3.0 + 2.0 * v)
+        .collect();
+    Tensor::from_data(TensorData::new(data, shape), dev)
+}
+
+fn diff<BB: Backend, const D: usize>(a: Tensor<BB, D>, b: Tensor<BB, D>) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    let (a, b) = (
+        a.into_data().to_vec::<f32>().unwrap(),
+        b.into_data().to_vec::<f32>().unwrap(),
+    );
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn check<BB: VidtBackend>(name: &str, dev: &Device<BB>) {
+    for (i, &(b, n, c)) in [(1, 6400, 48), (2, 125, 384), (1, 100, 1536), (1, 7, 3)]
+        .iter()
+        .enumerate()
+    {
+        let x = rand::<BB, 3>([b, n, c], i as u64, dev);
+        let (g, be) = (
+            rand::<BB, 1>([c], 100 + i as u64, dev),
+            rand::<BB, 1>([c], 200 + i as u64, dev),
+        );
+        let ours = BB::layer_norm_last(x.clone(), g.clone(), be.clone(), norms::EPS);
+        let d = diff(
+            ours,
+            norms::layer_norm_reference(x.clone(), g, be, norms::EPS),
+        );
+        println!("{name} layer_norm ({b}, {n}, {c}): {d:.2e}");
+        assert!(d <= 2e-5, "{name} layer_norm {i}: {d}");
+        let d = diff(
+            BB::gelu_tokens(x.clone()),
+            burn::tensor::activation::gelu(x),
+        );
+        assert!(d <= 1e-6, "{name} gelu {i}: {d}");
+    }
+    for (i, &shape) in [
+        [1, 8, 100, 100],
+        [2, 24, 100, 1050],
+        [1, 100, 8, 16],
+        [1, 1, 1, 3],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let x = rand::<BB, 4>(shape, 10 + i as u64, dev);
+        let d = diff(BB::softmax_last(x.clone()), norms::softmax_reference(x));
+        println!("{name} softmax {shape:?}: {d:.2e}");
+        assert!(d <= 1e-6, "{name} softmax {i}: {d}");
+    }
+    for (i, &(b, n, c)) in [(1, 1600, 256), (2, 25, 256), (1, 100, 64)]
+        .iter()
+        .enumerate()
+    {
+        let x = rand::<BB, 3>([b, n, c], 20 + i as u64, dev);
+        let (w, bi) = (
+            rand::<BB, 1>([c], 30 + i as u64, dev),
+            rand::<BB, 1>([c], 40 + i as u64, dev),
+        );
+        let ours = BB::group_norm_tokens(x.clone(), w.clone(), bi.clone(), 32, norms::EPS);
+        let d = diff(ours, norms::group_norm_reference(x, w, bi, 32, norms::EPS));
+        println!("{name} group_norm ({b}, {n}, {c}): {d:.2e}");
+        assert!(d <= 2e-5, "{name} group_norm {i}: {d}");
+    }
+}
+
+#[test]
+fn cpu_ops_match_the_compositions() {
+    check::<vidt::backend::Cpu>("cpu", &Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_kernels_match_the_compositions() {
+    check::<vidt::backend::Gpu>("wgpu", &Default::default());
+}
