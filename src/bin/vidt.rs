@@ -92,7 +92,7 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Image size WxH.
-        #[arg(long, default_value = "320x320", value_parser = parse_size)]
+        #[arg(long, default_value = "320x320", value_parser = vidt::bench::parse_size)]
         size: (usize, usize),
     },
     /// The configuration inferred from a checkpoint and its parameter counts.
@@ -188,28 +188,10 @@ enum BenchCmd {
     /// the kernel launches (GPU) and uploads of one forward; `--peer onnxruntime` times the
     /// official model in ONNX Runtime beside it, same input, same threads.
     Model {
-        #[arg(long)]
-        weights: PathBuf,
+        #[command(flatten)]
+        bench: vidt::bench::ModelBench,
         #[command(flatten)]
         device: Device,
-        /// Input sizes HxW, comma separated.
-        #[arg(long, default_value = "320x320,800x1216", value_delimiter = ',', value_parser = parse_size)]
-        sizes: Vec<(usize, usize)>,
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-        /// Time only the tensor-op reference (default: the backend's kernels and, where they
-        /// differ, the reference beside them).
-        #[arg(long)]
-        reference_ops: bool,
-        /// The side-by-side baseline: `onnxruntime` (benches/ort_peer.py, pip onnxruntime).
-        #[arg(long, value_parser = ["onnxruntime"])]
-        peer: Option<String>,
-        /// The peer's model (the official nano exported to ONNX at 320x320).
-        #[arg(long, default_value = "../shared/peers/vidt_nano_perturbed_320.onnx")]
-        peer_model: PathBuf,
-        /// CPU threads, ours and the peer's (default: one per core).
-        #[arg(long)]
-        threads: Option<usize>,
     },
     /// Training throughput (images/s): full steps of a freshly initialized model on synthetic
     /// images, median of --steps after a warm-up, per replica count (data parallel over device
@@ -229,13 +211,6 @@ enum BenchCmd {
         #[arg(long, default_value = "1", value_delimiter = ',')]
         replicas: Vec<usize>,
     },
-}
-
-/// `AxB` as two numbers (`--size WxH` of synth, `--sizes HxW` of bench).
-fn parse_size(s: &str) -> std::result::Result<(usize, usize), String> {
-    let bad = || format!("`{s}` is not of the form AxB");
-    let (a, b) = s.trim().split_once('x').ok_or_else(bad)?;
-    Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }
 
 fn main() {
@@ -325,43 +300,12 @@ fn bench(what: BenchCmd) -> Result<()> {
                 print(&vidt::bench::KernelsReport::new(&device.device, runs, rows))
             })
         }
-        BenchCmd::Model {
-            weights,
-            device,
-            sizes,
-            runs,
-            reference_ops,
-            peer,
-            peer_model,
-            threads,
-        } => {
-            if let Some(n) = threads {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build_global()?;
-            }
-            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let peer = peer.map(|_| vidt::bench::Peer {
-                script: root.join("benches/ort_peer.py"),
-                model: root.join(&peer_model),
-                threads: rayon::current_num_threads(),
-            });
-            let log =
-                (device.device != "cpu").then(|| std::env::temp_dir().join("vidt-launches.log"));
-            #[cfg(feature = "wgpu")]
-            if let Some(f) = &log {
-                vidt::bench::log_launches(f);
-            }
+        BenchCmd::Model { bench, device } => {
+            let prep = bench.prepare(&device.device)?;
             with_backend!(device.device.as_str(), |B, dev| {
-                let mut det = load_detector::<B>(&weights, &dev, false)?;
-                let (name, only_ref, how) = (
-                    &device.device,
-                    reference_ops,
-                    (log.as_deref(), peer.as_ref()),
-                );
-                print(&vidt::bench::bench_model(
-                    &mut det, name, &sizes, runs, only_ref, how.0, how.1,
-                )?)
+                let mut det = load_detector::<B>(&bench.weights, &dev, false)?;
+                let report = vidt::bench::bench_model(&mut det, &device.device, &bench, &prep);
+                print(&report?)
             })
         }
         BenchCmd::Train {
