@@ -1,6 +1,7 @@
 // Swin (shifted) window attention over a whole map, the layout glue folded in: per window and
 // head, softmax(q * scale @ k^T + relative position bias [+ shift mask]) @ v, reading the
-// tokens straight from the qkv projection of the un-padded, un-shifted map and writing the
+// tokens straight from the qkv projection (without its bias, added here) of the un-padded,
+// un-shifted map and writing the
 // result to the same pixels, so the pad, the cyclic roll, the window partition and reverse,
 // the crop and the head split/merge are index arithmetic instead of copies:
 //   window token (ty, tx) of window (wy, wx) is pixel
@@ -76,8 +77,8 @@ fn main(
             let px = (wx * WS + j % WS + shift) % Wp;
             if (py < H && px < W) {
                 let base = ((b * H + py) * W + px) * row + h * HD + c;
-                k_tile[e] = qkv[base + C];
-                v_tile[e] = qkv[base + 2u * C];
+                k_tile[e] = qkv[base + C] + qkv_bias[C + h * HD + c];
+                v_tile[e] = qkv[base + 2u * C] + qkv_bias[2u * C + h * HD + c];
             } else {
                 k_tile[e] = qkv_bias[C + h * HD + c];
                 v_tile[e] = qkv_bias[2u * C + h * HD + c];
@@ -99,7 +100,7 @@ fn main(
     let qbase = ((b * H + py) * W + px) * row + h * HD;
     var q: array<f32, {{ head_dim }}>;
     for (var c = 0u; c < HD; c++) {
-        q[c] = qkv[qbase + c] * scale;
+        q[c] = (qkv[qbase + c] + qkv_bias[h * HD + c]) * scale;
     }
     let region_i = region(iy, Hp, shift) * 3u + region(ix, Wp, shift);
     let side = 2u * WS - 1u;

@@ -19,7 +19,7 @@ fn region(i: usize, n: usize, ws: usize, shift: usize) -> usize {
     }
 }
 
-/// `qkv` `(B, H, W, 3C)`, `bias` `(3C)`, `table` `((2ws-1)^2, heads)` -> `(B, H, W, C)`.
+/// `qkv` `(B, H, W, 3C)` without the bias, `bias` `(3C)`, `table` `((2ws-1)^2, heads)` -> `(B, H, W, C)`.
 pub(super) fn forward(
     qkv: &[f32],
     bias: &[f32],
@@ -43,12 +43,15 @@ pub(super) fn forward(
         for t in 0..n {
             let (y, x) = (wy * ws + t / ws, wx * ws + t % ws);
             let (py, px) = ((y + shift) % hp, (x + shift) % wp);
-            let row = if py < h && px < w {
-                &qkv[((bi * h + py) * w + px) * c3..][..c3]
+            let dst = &mut g[t * c3..(t + 1) * c3];
+            if py < h && px < w {
+                let row = &qkv[((bi * h + py) * w + px) * c3..][..c3];
+                for ((d, x), b) in dst.iter_mut().zip(row).zip(bias) {
+                    *d = x + b;
+                }
             } else {
-                bias
-            };
-            g[t * c3..(t + 1) * c3].copy_from_slice(row);
+                dst.copy_from_slice(bias);
+            }
             ids[t] = region(y, hp, ws, shift) * 3 + region(x, wp, ws, shift);
         }
         let mut kt = vec![0f32; hd * n];

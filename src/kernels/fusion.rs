@@ -109,6 +109,33 @@ fn norm<B: FusionBackend + VidtBackend, const D: usize>(
     )
 }
 
+/// Attention of the inner backend; `packed`: q, k and v are one tensor (bound once).
+#[derive(Debug)]
+struct AttentionOp<B> {
+    desc: CustomOpIr,
+    heads: crate::ops::attention::Heads,
+    packed: bool,
+    _b: PhantomData<B>,
+}
+
+impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for AttentionOp<B> {
+    fn execute(&self, h: &mut Handles<B>) {
+        let i = &self.desc.inputs;
+        let (q, k, v) = if self.packed {
+            let t = h.get_float_tensor::<B>(&i[0]);
+            (t.clone(), t.clone(), t)
+        } else {
+            (
+                h.get_float_tensor::<B>(&i[0]),
+                h.get_float_tensor::<B>(&i[1]),
+                h.get_float_tensor::<B>(&i[2]),
+            )
+        };
+        let y = B::attention_heads(wrap(q), wrap(k), wrap(v), self.heads);
+        h.register_float_tensor::<B>(&self.desc.outputs[0].id, unwrap(y));
+    }
+}
+
 #[derive(Debug)]
 struct WindowAttentionOp<B> {
     desc: CustomOpIr,
@@ -172,6 +199,39 @@ impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for MsdaBackwar
 }
 
 impl<B: FusionBackend + VidtBackend> VidtBackend for Fusion<B> {
+    fn attention_heads(
+        q: Tensor<Self, 3>,
+        k: Tensor<Self, 3>,
+        v: Tensor<Self, 3>,
+        heads: crate::ops::attention::Heads,
+    ) -> Tensor<Self, 3> {
+        let (q, k, v) = (unwrap(q), unwrap(k), unwrap(v));
+        let packed = q.id == k.id && k.id == v.id;
+        let mut shape = q.shape.clone();
+        shape[2] = heads.width;
+        let client = q.client.clone();
+        let streams = OperationStreams::with_inputs([&q, &k, &v]);
+        let out = TensorIr::uninit(client.create_empty_handle(), shape, q.dtype);
+        let inputs: Vec<TensorIr> = if packed {
+            drop((k, v));
+            vec![q.into_ir()]
+        } else {
+            vec![q.into_ir(), k.into_ir(), v.into_ir()]
+        };
+        let desc = CustomOpIr::new("vidt_attention_heads", &inputs, &[out]);
+        let op = AttentionOp::<B> {
+            desc: desc.clone(),
+            heads,
+            packed,
+            _b: PhantomData,
+        };
+        wrap(
+            client
+                .register(streams, OperationIr::Custom(desc), op)
+                .output(),
+        )
+    }
+
     fn layer_norm_last(
         x: Tensor<Self, 3>,
         gamma: Tensor<Self, 1>,

@@ -1,6 +1,7 @@
 //! One thin launcher per WGSL kernel (`wgsl/`), and the wgpu backend's [`VidtBackend`]
 //! implementation that uses them.
 
+mod attention;
 mod fusion;
 mod ms_deform_attn;
 mod norms;
@@ -140,6 +141,18 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
             mask.map(prim),
             scale,
         ))
+    }
+
+    fn attention_heads(
+        q: Tensor<Self, 3>,
+        k: Tensor<Self, 3>,
+        v: Tensor<Self, 3>,
+        s: crate::ops::attention::Heads,
+    ) -> Tensor<Self, 3> {
+        if q.dtype() != DType::F32 || !attention::supported(s.width / s.heads) {
+            return crate::ops::attention::reference(q, k, v, s);
+        }
+        tensor(attention::forward(prim(q), prim(k), prim(v), s))
     }
 
     fn layer_norm_last(

@@ -12,10 +12,11 @@ use super::layers::{GroupNorm, Mlp3, layer_norm, linear};
 use super::mask::PixelMask;
 use super::swin::BackboneOutput;
 use crate::config::VidtConfig;
-use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
+use crate::ops::attention::Heads;
 use crate::ops::norms::normalize;
 use crate::ops::upload::upload;
+use crate::ops::{OpImpl, attention_heads};
 
 /// `nn.MultiheadAttention` (q = k = tgt + pos, v = tgt, no masks), `in_proj` split in three.
 /// Ours rather than `burn::nn::attention::MultiHeadAttention`, which applies its dropout to the
@@ -43,11 +44,24 @@ impl<B: VidtBackend> SelfAttention<B> {
         }
     }
 
-    pub fn forward(&self, qk: Tensor<B, 3>, v: Tensor<B, 3>) -> Tensor<B, 3> {
+    pub fn forward(&self, qk: Tensor<B, 3>, v: Tensor<B, 3>, imp: OpImpl) -> Tensor<B, 3> {
         let [b, n, d] = v.dims();
         let h = self.heads;
+        let scale = (d as f32 / h as f32).powf(-0.5);
+        if !B::ad_enabled(&v.device()) {
+            // Inference (no dropout): one op.
+            let (q, k) = (self.q.forward(qk.clone()), self.k.forward(qk));
+            let s = Heads {
+                heads: h,
+                width: d,
+                cols: [0; 3],
+                scale,
+            };
+            let out = attention_heads(q, k, self.v.forward(v), s, imp);
+            return self.out_proj.forward(out);
+        }
         let split = |t: Tensor<B, 3>| t.reshape([b, n, h, d / h]).swap_dims(1, 2);
-        let q = split(self.q.forward(qk.clone())).mul_scalar((d as f32 / h as f32).powf(-0.5));
+        let q = split(self.q.forward(qk.clone())).mul_scalar(scale);
         let k = split(self.k.forward(qk));
         let v = split(self.v.forward(v));
         let out = self
@@ -103,7 +117,7 @@ impl<B: VidtBackend> DecoderLayer<B> {
         let drop = |x: Tensor<B, 3>| self.dropout.forward(x);
         let tgt = normalize(
             &self.norm2,
-            tgt.clone() + drop(self.self_attn.forward(qk, tgt)),
+            tgt.clone() + drop(self.self_attn.forward(qk, tgt, imp)),
         );
         let cross =
             self.cross_attn

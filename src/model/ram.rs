@@ -8,7 +8,8 @@ use burn::tensor::Tensor;
 use burn::nn::Linear;
 
 use super::layers::{linear, param};
-use crate::ops::{OpImpl, SwinWindows, VidtBackend, swin_window_attention};
+use crate::ops::attention::Heads;
+use crate::ops::{OpImpl, SwinWindows, VidtBackend, attention_heads, swin_window_attention};
 
 /// Inputs of the stage-4 [DET x PATCH] cross-attention.
 pub struct CrossInputs<B: VidtBackend> {
@@ -44,7 +45,8 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
     ///   to window multiples and shifts by `shift` itself)
     /// * `det`: normalized [DET] tokens plus their projected pos embedding `(B, Q, C)`
     ///
-    /// Returns the projected patch tokens `(B, H, W, C)` and [DET] tokens `(B, Q, C)`.
+    /// Returns the projected [PATCH ; DET] sequence `(B, H*W + Q, C)`: the two attentions'
+    /// outputs are joined before the (per-token) output projection, so it runs once.
     pub fn forward(
         &self,
         patch: Tensor<B, 4>,
@@ -52,18 +54,19 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
         shift: usize,
         cross: Option<&CrossInputs<B>>,
         imp: OpImpl,
-    ) -> (Tensor<B, 4>, Tensor<B, 3>) {
+    ) -> Tensor<B, 3> {
         let [b, ph, pw, c] = patch.dims();
         let q_len = det.dims()[1];
         let h = self.heads;
         let hd = c / h;
         let scale = (hd as f32).powf(-0.5);
 
-        // [PATCH x PATCH] windowed attention; the projection as one 2-D matmul.
-        let patch_qkv =
-            self.qkv
-                .forward(patch.reshape([b * ph * pw, c]))
-                .reshape([b, ph, pw, 3 * c]);
+        // [PATCH x PATCH] windowed attention; the projection as one 2-D matmul whose bias the
+        // op adds (as it gives it to padded tokens), saving a pass over the map.
+        let patch_qkv = patch
+            .reshape([b * ph * pw, c])
+            .matmul(self.qkv.weight.val())
+            .reshape([b, ph, pw, 3 * c]);
         let qkv_bias = self.qkv.bias.as_ref().expect("qkv has a bias").val();
         let windows = SwinWindows {
             heads: h,
@@ -72,40 +75,51 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
             scale,
         };
         let table = self.relative_position_bias_table.val();
-        let patch_x = swin_window_attention(patch_qkv, qkv_bias, table, windows, imp);
-        let patch_x = self
-            .proj
-            .forward(patch_x.reshape([b * ph * pw, c]))
-            .reshape([b, ph, pw, c]);
+        let patch_x = swin_window_attention(patch_qkv, qkv_bias, table, windows, imp).reshape([
+            b,
+            ph * pw,
+            c,
+        ]);
+        let project = |det_x: Tensor<B, 3>| self.proj.forward(Tensor::cat(vec![patch_x, det_x], 1));
 
-        // [DET x DET] or [DET x (PATCH ∪ DET)] global attention.
-        let det_qkv = self
-            .qkv
-            .forward(det)
+        // [DET x DET] attention (stages 1-3): one op on the packed projection.
+        let det_qkv = self.qkv.forward(det);
+        let Some(cross) = cross else {
+            let s = Heads {
+                heads: h,
+                width: c,
+                cols: [0, c, 2 * c],
+                scale,
+            };
+            return project(attention_heads(
+                det_qkv.clone(),
+                det_qkv.clone(),
+                det_qkv,
+                s,
+                imp,
+            ));
+        };
+        // [DET x (PATCH ∪ DET)] cross-attention (stage 4), with the padding mask.
+        let det_qkv = det_qkv
             .reshape([b, q_len, 3, h, hd])
             .permute([2, 0, 3, 1, 4]);
         let dpart = |i: usize| det_qkv.clone().slice([i..i + 1]).reshape([b, h, q_len, hd]);
-        let (dq, mut dk, mut dv) = (dpart(0), dpart(1), dpart(2));
-        if let Some(cross) = cross {
-            let l = cross.patch.dims()[1];
-            let cq = self
-                .qkv
-                .forward(cross.patch.clone())
-                .reshape([b, l, 3, h, hd])
-                .permute([2, 0, 3, 1, 4]);
-            let cpart = |i: usize| cq.clone().slice([i..i + 1]).reshape([b, h, l, hd]);
-            dk = Tensor::cat(vec![cpart(1), dk], 2);
-            dv = Tensor::cat(vec![cpart(2), dv], 2);
-        }
-        let mut attn = dq.mul_scalar(scale).matmul(dk.swap_dims(2, 3));
-        if let Some(cross) = cross {
-            attn = attn + cross.mask.clone();
-        }
+        let (dq, dk, dv) = (dpart(0), dpart(1), dpart(2));
+        let l = cross.patch.dims()[1];
+        let cq = self
+            .qkv
+            .forward(cross.patch.clone())
+            .reshape([b, l, 3, h, hd])
+            .permute([2, 0, 3, 1, 4]);
+        let cpart = |i: usize| cq.clone().slice([i..i + 1]).reshape([b, h, l, hd]);
+        let dk = Tensor::cat(vec![cpart(1), dk], 2);
+        let dv = Tensor::cat(vec![cpart(2), dv], 2);
+        let attn = dq.mul_scalar(scale).matmul(dk.swap_dims(2, 3)) + cross.mask.clone();
         let det_x = B::softmax_last(attn)
             .matmul(dv)
             .swap_dims(1, 2)
             .reshape([b, q_len, c]);
 
-        (patch_x, self.proj.forward(det_x))
+        project(det_x)
     }
 }

@@ -87,14 +87,10 @@ impl<B: VidtBackend> SwinBlock<B> {
             mask: x.mask.clone(),
         });
         // Padding to window multiples (unmasked, as the reference) and the shift are the op's.
-        let (patch_x, det_x) = self
+        let attn = self
             .attn
             .forward(patch, det, self.shift, cross_in.as_ref(), imp);
-        let x = seq
-            + drop_path(
-                Tensor::cat(vec![patch_x.reshape([b, hw, c]), det_x], 1),
-                self.drop_path,
-            );
+        let x = seq + drop_path(attn, self.drop_path);
         let y = self.mlp.forward(normalize(&self.norm2, x.clone()));
         x + drop_path(y, self.drop_path)
     }

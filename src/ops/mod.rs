@@ -2,6 +2,7 @@
 //! tensor ops define the semantics (and are differentiable: the training path); a backend may
 //! override them with kernels (wgpu: the WGSL kernels in `wgsl/`), which must agree with them.
 
+pub mod attention;
 pub mod ms_deform_attn;
 pub mod norms;
 pub mod swin_attention;
@@ -74,6 +75,16 @@ pub trait VidtBackend: Backend {
         norms::layer_norm_reference(x, gamma, beta, eps)
     }
 
+    /// Multi-head attention over whole sequences. See [`attention::reference`].
+    fn attention_heads(
+        q: Tensor<Self, 3>,
+        k: Tensor<Self, 3>,
+        v: Tensor<Self, 3>,
+        heads: attention::Heads,
+    ) -> Tensor<Self, 3> {
+        attention::reference(q, k, v, heads)
+    }
+
     /// The exact (erf) GELU of the Swin MLP's hidden tokens.
     fn gelu_tokens(x: Tensor<Self, 3>) -> Tensor<Self, 3> {
         burn::tensor::activation::gelu(x)
@@ -123,6 +134,20 @@ pub fn ms_deform_attn<B: VidtBackend>(
     match imp {
         OpImpl::Auto => B::ms_deform_attn(value, shapes, locations, weights),
         OpImpl::Reference => ms_deform_attn::reference(value, shapes, locations, weights),
+    }
+}
+
+/// Multi-head attention over whole sequences through the backend (or the reference).
+pub fn attention_heads<B: VidtBackend>(
+    q: Tensor<B, 3>,
+    k: Tensor<B, 3>,
+    v: Tensor<B, 3>,
+    heads: attention::Heads,
+    imp: OpImpl,
+) -> Tensor<B, 3> {
+    match imp {
+        OpImpl::Auto => B::attention_heads(q, k, v, heads),
+        OpImpl::Reference => attention::reference(q, k, v, heads),
     }
 }
 

@@ -48,8 +48,9 @@ pub fn relative_bias<B: Backend>(table: Tensor<B, 2>, ws: usize) -> Tensor<B, 3>
         .permute([2, 0, 1])
 }
 
-/// * `qkv`: `(B, H, W, 3C)` the qkv projection of the un-padded, un-shifted normalized map
-/// * `qkv_bias`: `(3C)` the projection's bias (what a padded token's qkv is)
+/// * `qkv`: `(B, H, W, 3C)` the qkv projection of the un-padded, un-shifted normalized map,
+///   without its bias (the op adds it, so no separate bias pass runs before it)
+/// * `qkv_bias`: `(3C)` the projection's bias (also what a padded token's qkv is)
 /// * `table`: `((2ws-1)^2, heads)` relative position bias table
 ///
 /// Returns `(B, H, W, C)`, heads interleaved, before the output projection.
@@ -62,7 +63,7 @@ pub fn reference<B: Backend>(
     let [b, h, w, c3] = qkv.dims();
     let device = qkv.device();
     let (hp, wp) = s.padded(h, w);
-    let mut x = qkv;
+    let mut x = qkv + qkv_bias.clone().reshape([1, 1, 1, c3]);
     if (hp, wp) != (h, w) {
         // Padded tokens: zeros through the projection, i.e. its bias (x + 0 and 0 + bias are
         // exact, so the real tokens are untouched).

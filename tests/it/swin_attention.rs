@@ -80,6 +80,7 @@ fn padded_tokens_attend_with_the_projection_bias() {
     type C = vidt::backend::Cpu;
     let dev = Default::default();
     let heads = 1;
+    // The pixel's qkv without the bias (the op adds it: v becomes [4, 6]).
     let qkv = Tensor::<C, 4>::from_data(
         TensorData::new(vec![1.0, 0.0, 1.0, 0.0, 3.0, 5.0], [1, 1, 1, 6]),
         &dev,
@@ -101,7 +102,7 @@ fn padded_tokens_attend_with_the_projection_bias() {
         .unwrap();
     // Scores: q.k = 1 for the pixel, 0 for the 48 padded keys.
     let (e, n) = (1f32.exp(), 48.0);
-    let want = [(3.0 * e + n) / (e + n), (5.0 * e + n) / (e + n)];
+    let want = [(4.0 * e + n) / (e + n), (6.0 * e + n) / (e + n)];
     assert!(
         (out[0] - want[0]).abs() < 1e-5 && (out[1] - want[1]).abs() < 1e-5,
         "{out:?} vs {want:?}"
