@@ -9,11 +9,12 @@
 //
 // info: [B, Q, width, heads, q_row, q_col, k_row, k_col, v_row, v_col, scale bits]
 
+// A packed qkv is bound once (k and v read from q): WebGPU implementations (Dawn) refuse one
+// buffer bound to two writable storage bindings of a dispatch.
 @group(0) @binding(0) var<storage, read_write> q: array<f32>;
-@group(0) @binding(1) var<storage, read_write> k: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<storage, read_write> info: array<u32>;
+{{ kv_bindings }}
+@group(0) @binding({{ out_binding }}) var<storage, read_write> output: array<f32>;
+@group(0) @binding({{ info_binding }}) var<storage, read_write> info: array<u32>;
 
 const KEYS: u32 = {{ keys }}u;
 const HD: u32 = {{ head_dim }}u;
@@ -67,8 +68,8 @@ fn main(
             let j = base + e / HD;
             let c = e % HD;
             if (valid && j < KEYS) {
-                k_tile[e] = k[(b * KEYS + j) * k_row + k_col + h * HD + c];
-                v_tile[e] = v[(b * KEYS + j) * v_row + v_col + h * HD + c];
+                k_tile[e] = {{ k }}[(b * KEYS + j) * k_row + k_col + h * HD + c];
+                v_tile[e] = {{ v }}[(b * KEYS + j) * v_row + v_col + h * HD + c];
             }
         }
         workgroupBarrier();

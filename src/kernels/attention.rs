@@ -21,19 +21,37 @@ const MAX_SHARED_BYTES: usize = 16 * 1024;
 struct Attention {
     keys: u32,
     head_dim: u32,
+    /// q, k and v are one buffer, bound once.
+    packed: bool,
 }
 
 impl KernelSource for Attention {
     fn source(&self) -> SourceTemplate {
+        let (kv, k, v, out) = if self.packed {
+            ("", "q", "q", 1)
+        } else {
+            (
+                "@group(0) @binding(1) var<storage, read_write> k: array<f32>;\n\
+                 @group(0) @binding(2) var<storage, read_write> v: array<f32>;",
+                "k",
+                "v",
+                3,
+            )
+        };
         Raw::new()
             .source()
+            .register("kv_bindings", kv)
+            .register("k", k)
+            .register("v", v)
+            .register("out_binding", out.to_string())
+            .register("info_binding", (out + 1).to_string())
             .register("keys", self.keys.to_string())
             .register("head_dim", self.head_dim.to_string())
             .register("workgroup", WG.to_string())
             .register("tile", (WG * self.head_dim).to_string())
     }
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info((self.keys, self.head_dim))
+        KernelId::new::<Self>().info((self.keys, self.head_dim, self.packed))
     }
 }
 
@@ -42,9 +60,15 @@ pub(crate) fn supported(head_dim: usize) -> bool {
     (1..=64).contains(&head_dim) && 2 * WG as usize * head_dim * 4 <= MAX_SHARED_BYTES
 }
 
-/// `k` and `v` may be `q` itself (a packed projection): each is bound as given.
-pub(crate) fn forward(q: Prim, k: Prim, v: Prim, s: Heads) -> Prim {
-    let (q, k, v) = (into_contiguous(q), into_contiguous(k), into_contiguous(v));
+/// `kv`: separate k and v, or `None` when q is the packed qkv that k and v are read from too
+/// (bound once).
+pub(crate) fn forward(q: Prim, kv: Option<(Prim, Prim)>, s: Heads) -> Prim {
+    let q = into_contiguous(q);
+    let packed = kv.is_none();
+    let (k, v) = match kv {
+        Some((k, v)) => (into_contiguous(k), into_contiguous(v)),
+        None => (q.clone(), q.clone()),
+    };
     let row = |t: &Prim| t.meta.shape()[2] as u32;
     let [b, nq, _]: [usize; 3] = q.meta.shape().to_vec().try_into().expect("(B, Q, *)");
     let nk = k.meta.shape()[1];
@@ -74,17 +98,25 @@ pub(crate) fn forward(q: Prim, k: Prim, v: Prim, s: Heads) -> Prim {
     let tiles = nq.div_ceil(WG as usize);
     client.launch(
         Box::new(SourceKernel::new(
-            Attention::new(nk as u32, (s.width / s.heads) as u32),
+            Attention::new(nk as u32, (s.width / s.heads) as u32, packed),
             CubeDim::new_1d(WG),
         )),
         cube_count(b * s.heads * tiles),
-        KernelArguments::new().with_buffers(vec![
-            q.handle.clone().binding(),
-            k.handle.clone().binding(),
-            v.handle.clone().binding(),
-            out.handle.clone().binding(),
-            info.binding(),
-        ]),
+        KernelArguments::new().with_buffers(if packed {
+            vec![
+                q.handle.clone().binding(),
+                out.handle.clone().binding(),
+                info.binding(),
+            ]
+        } else {
+            vec![
+                q.handle.clone().binding(),
+                k.handle.clone().binding(),
+                v.handle.clone().binding(),
+                out.handle.clone().binding(),
+                info.binding(),
+            ]
+        }),
     );
     out
 }

@@ -121,17 +121,16 @@ struct AttentionOp<B> {
 impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for AttentionOp<B> {
     fn execute(&self, h: &mut Handles<B>) {
         let i = &self.desc.inputs;
-        let (q, k, v) = if self.packed {
-            let t = h.get_float_tensor::<B>(&i[0]);
-            (t.clone(), t.clone(), t)
+        let y = if self.packed {
+            B::attention_heads_packed(wrap(h.get_float_tensor::<B>(&i[0])), self.heads)
         } else {
-            (
+            let (q, k, v) = (
                 h.get_float_tensor::<B>(&i[0]),
                 h.get_float_tensor::<B>(&i[1]),
                 h.get_float_tensor::<B>(&i[2]),
-            )
+            );
+            B::attention_heads(wrap(q), wrap(k), wrap(v), self.heads)
         };
-        let y = B::attention_heads(wrap(q), wrap(k), wrap(v), self.heads);
         h.register_float_tensor::<B>(&self.desc.outputs[0].id, unwrap(y));
     }
 }

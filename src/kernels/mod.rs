@@ -152,7 +152,17 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         if q.dtype() != DType::F32 || !attention::supported(s.width / s.heads) {
             return crate::ops::attention::reference(q, k, v, s);
         }
-        tensor(attention::forward(prim(q), prim(k), prim(v), s))
+        tensor(attention::forward(prim(q), Some((prim(k), prim(v))), s))
+    }
+
+    fn attention_heads_packed(
+        qkv: Tensor<Self, 3>,
+        s: crate::ops::attention::Heads,
+    ) -> Tensor<Self, 3> {
+        if qkv.dtype() != DType::F32 || !attention::supported(s.width / s.heads) {
+            return crate::ops::attention::reference(qkv.clone(), qkv.clone(), qkv, s);
+        }
+        tensor(attention::forward(prim(qkv), None, s))
     }
 
     fn layer_norm_last(

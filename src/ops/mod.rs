@@ -85,6 +85,12 @@ pub trait VidtBackend: Backend {
         attention::reference(q, k, v, heads)
     }
 
+    /// [`Self::attention_heads`] with q, k and v all read from one packed tensor (RAM's qkv
+    /// projection): kernels bind it once.
+    fn attention_heads_packed(qkv: Tensor<Self, 3>, heads: attention::Heads) -> Tensor<Self, 3> {
+        Self::attention_heads(qkv.clone(), qkv.clone(), qkv, heads)
+    }
+
     /// The exact (erf) GELU of the Swin MLP's hidden tokens.
     fn gelu_tokens(x: Tensor<Self, 3>) -> Tensor<Self, 3> {
         burn::tensor::activation::gelu(x)
