@@ -21,3 +21,9 @@ pub const SCORE_THRESHOLD: f32 = 0.5;
 pub fn proportional_max_size(size: usize) -> usize {
     (size * MAX_SIZE).div_ceil(INPUT_SIZE)
 }
+
+/// The one resize rule of detection (CLI, browser, `vidt eval`): the longer side is capped at
+/// `max_size` when given, else proportionally to `size` (1333 at the official 800).
+pub fn max_size_for(size: usize, max_size: Option<usize>) -> usize {
+    max_size.unwrap_or_else(|| proportional_max_size(size))
+}

@@ -53,9 +53,18 @@ struct Resize {
     /// evaluation's).
     #[arg(long)]
     size: Option<usize>,
-    /// Longer side at most.
-    #[arg(long, default_value_t = defaults::MAX_SIZE)]
-    max_size: usize,
+    /// Longer side at most. Default: size * 1333 / 800 (the official 1333 at 800), as in the
+    /// browser.
+    #[arg(long)]
+    max_size: Option<usize>,
+}
+
+impl Resize {
+    /// (shorter side, longer side at most) for a model whose input size is `input_size`.
+    fn sizes(&self, input_size: usize) -> (usize, usize) {
+        let size = self.size.unwrap_or(input_size);
+        (size, defaults::max_size_for(size, self.max_size))
+    }
 }
 
 #[derive(Subcommand)]
@@ -221,8 +230,14 @@ fn main() {
 }
 
 fn print(report: &impl Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(report)?);
-    Ok(())
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(report)?;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        // A reader that stopped early (`vidt info W | head -3`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -240,7 +255,7 @@ fn run(cli: Cli) -> Result<()> {
                 let det = load_detector::<B>(&weights, &dev, a.run.reference_ops)?;
                 let nms = a.no_nms.then_some(None).or(a.nms.map(Some));
                 let opts = det.options(a.threshold, nms, a.run.dec_layers)?;
-                let size = (a.resize.size.unwrap_or(det.input_size), a.resize.max_size);
+                let size = a.resize.sizes(det.input_size);
                 print(&match &a.tensors {
                     Some(file) => detect_tensors(&det, file, opts)?,
                     None => detect_files(&det, &a.images, opts, size, a.output_dir.as_deref())?,
@@ -279,7 +294,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         (_, _, Some(data), Some(weights)) => with_backend!(a.device.device.as_str(), |B, dev| {
             let ds = read_dataset_dir(&data)?;
             let det = load_detector::<B>(&weights, &dev, false)?;
-            let size = (a.resize.size.unwrap_or(det.input_size), a.resize.max_size);
+            let size = a.resize.sizes(det.input_size);
             let dets = detect_dataset(&det.model, &ds, size, &dev, |_, _| Ok(()))?;
             print(&vidt::coco::evaluate(&ds.coco, &dets))
         }),

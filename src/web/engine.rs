@@ -14,7 +14,6 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::get;
 use crate::backend::{Cpu, Gpu};
-use crate::defaults::proportional_max_size;
 use crate::detect::preprocess::make_batch;
 use crate::detect::{DetectOptions, Detection, ForwardInput};
 use crate::error::VidtError;
@@ -61,10 +60,10 @@ impl Engine {
     pub(super) async fn detect(
         &self,
         (rgba, w, h): (&[u8], usize, usize),
-        size: usize,
+        sizes: (usize, usize),
         opts: DetectOptions,
     ) -> crate::error::Result<Vec<Detection>> {
-        on_engine!(self, |d| detect_on(d, rgba, w, h, size, opts).await)
+        on_engine!(self, |d| detect_on(d, rgba, w, h, sizes, opts).await)
     }
 
     pub(super) async fn forward(
@@ -162,7 +161,7 @@ async fn detect_on<B: VidtBackend>(
     rgba: &[u8],
     w: usize,
     h: usize,
-    size: usize,
+    (size, max_size): (usize, usize),
     opts: DetectOptions,
 ) -> crate::error::Result<Vec<Detection>> {
     let rgb: Vec<u8> = rgba
@@ -173,7 +172,6 @@ async fn detect_on<B: VidtBackend>(
         name: "source".into(),
         reason: format!("{} pixels for {w}x{h}", rgba.len() / 4),
     })?;
-    let max_size = proportional_max_size(size);
     let batch = make_batch(&[img], size, max_size);
     let out = d.forward(&batch.data, batch.shape, &batch.mask, opts.dec_layers)?;
     let logits = read_async(out.pred_logits).await?;

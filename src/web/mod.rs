@@ -45,6 +45,9 @@ export interface DetectOptions {
   decoderLayers?: number;
   /** Shorter side the image is resized to (default: the model's, else 800). */
   inputSize?: number;
+  /** Longer side at most (default: inputSize * 1333 / 800, the official 1333 at 800; the
+   *  CLI's --max-size). */
+  maxSize?: number;
 }
 /** Options of `Detector.fromBytes` / `Detector.fromUrl`. */
 export interface LoadOptions {
@@ -219,9 +222,9 @@ impl WebDetector {
             Ok((e, o, source::pixels(&source)?))
         });
         wasm_bindgen_futures::future_to_promise(async move {
-            let (engine, (opts, size), (rgba, w, h)) = prepared.map_err(JsValue::from)?;
+            let (engine, (opts, sizes), (rgba, w, h)) = prepared.map_err(JsValue::from)?;
             let dets = engine
-                .detect((&rgba, w, h), size, opts)
+                .detect((&rgba, w, h), sizes, opts)
                 .await
                 .map_err(|e| JsValue::from(js_error(e)))?;
             let out: Vec<JsDetection> = dets.into_iter().map(JsDetection::from).collect();

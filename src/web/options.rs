@@ -36,19 +36,26 @@ pub(super) fn check_load_options(options: &JsValue) -> Result<(), JsError> {
 }
 
 /// `detect`'s options over `defaults` (the model's), with the model's decoder layers and default
-/// input size; returns them and the shorter side to resize to.
+/// input size; returns them and the (shorter side, longer side at most) to resize to.
 pub(super) fn detect_options(
     options: &JsValue,
     defaults: DetectOptions,
     decoder_layers: usize,
     input_size: usize,
-) -> Result<(DetectOptions, usize), JsError> {
+) -> Result<(DetectOptions, (usize, usize)), JsError> {
     let o: JsDetectOptions = if options.is_undefined() || options.is_null() {
         JsDetectOptions::default()
     } else {
         check_keys(
             options,
-            &["threshold", "topK", "decoderLayers", "inputSize", "nmsIou"],
+            &[
+                "threshold",
+                "topK",
+                "decoderLayers",
+                "inputSize",
+                "maxSize",
+                "nmsIou",
+            ],
             "detect",
         )?;
         serde_wasm_bindgen::from_value(options.clone())
@@ -84,6 +91,15 @@ pub(super) fn detect_options(
     if !(32.0..=2048.0).contains(&size) || size.fract() != 0.0 {
         return bad(format!("inputSize {size} is not an integer in 32..=2048"));
     }
+    let max_size = match o.max_size {
+        None => None,
+        Some(m) if m >= size && m <= 4096.0 && m.fract() == 0.0 => Some(m as usize),
+        Some(m) => {
+            return bad(format!(
+                "maxSize {m} is not an integer in inputSize ({size})..=4096"
+            ));
+        }
+    };
     Ok((
         DetectOptions {
             threshold: threshold as f32,
@@ -91,7 +107,10 @@ pub(super) fn detect_options(
             dec_layers,
             nms_iou,
         },
-        size as usize,
+        (
+            size as usize,
+            defaults::max_size_for(size as usize, max_size),
+        ),
     ))
 }
 
@@ -102,6 +121,7 @@ struct JsDetectOptions {
     top_k: Option<f64>,
     decoder_layers: Option<f64>,
     input_size: Option<f64>,
+    max_size: Option<f64>,
     /// Absent: the model's default; `null`: off.
     #[serde(default, deserialize_with = "present")]
     nms_iou: Option<Option<f64>>,

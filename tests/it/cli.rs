@@ -207,3 +207,66 @@ fn detect_boxes_match_the_official_postprocess() {
     assert!(worst_score <= 1e-5, "scores differ by {worst_score}");
     assert!(worst_box <= 0.02, "boxes differ by {worst_box} px");
 }
+
+/// A reader that closes the pipe early (`vidt info W | head -3`): a quiet exit, not a panic.
+#[test]
+fn closed_stdout_is_not_a_crash() {
+    use std::process::Stdio;
+    let mut child = vidt()
+        .arg("info")
+        .arg(fixture_path("vidt_nano_perturbed.pth"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closing our end before the report is written makes its write fail with EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// One resize rule: `--size S` caps the longer side at S * 1333 / 800 (as the browser's
+/// `inputSize`), `--max-size` overrides it. A 4:1 image at size 160 is resized to 67 x 267
+/// under the rule, to 160 x 640 with `--max-size 640`; both boxes land in the same pixels but
+/// the detections differ, so the rule is visible in the output.
+#[test]
+fn detect_caps_the_longer_side_in_proportion_to_size() {
+    use vidt::defaults::max_size_for;
+    use vidt::detect::preprocess::resized_size;
+    assert_eq!(max_size_for(800, None), 1333);
+    assert_eq!(max_size_for(160, None), 267);
+    assert_eq!(max_size_for(160, Some(640)), 640);
+    assert_eq!(
+        resized_size(120, 480, 160, max_size_for(160, None)),
+        (67, 267)
+    );
+    let dir = scratch("resize");
+    let wide = dir.join("wide.png");
+    let src =
+        image::open(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shapes.png"))
+            .unwrap();
+    src.resize_exact(480, 120, image::imageops::FilterType::Triangle)
+        .save(&wide)
+        .unwrap();
+    let detect = |extra: &[&str]| -> serde_json::Value {
+        let mut cmd = vidt();
+        cmd.args([
+            "detect",
+            "--device",
+            "cpu",
+            "--threshold",
+            "0.01",
+            "--size",
+            "160",
+        ])
+        .args(extra)
+        .arg(&wide);
+        serde_json::from_str(&run_ok(&mut cmd)).unwrap()
+    };
+    let (rule, explicit) = (detect(&[]), detect(&["--max-size", "267"]));
+    assert_eq!(rule, explicit, "the default cap is 267 at size 160");
+    let uncapped = detect(&["--max-size", "640"]);
+    assert_ne!(rule[0]["detections"], uncapped[0]["detections"]);
+}

@@ -127,6 +127,7 @@ test("bad input rejects with an Error that says what is wrong", async () => {
     [`${img} return d.detect(i, { decoderLayers: 7 })`, /decoderLayers 7 is not an integer in 1..=6/],
     [`${img} return d.detect(i, { topK: 0 })`, /topK 0/],
     [`${img} return d.detect(i, { inputSize: 5000 })`, /inputSize 5000/],
+    [`${img} return d.detect(i, { inputSize: 320, maxSize: 100 })`, /maxSize 100 is not an integer in inputSize \(320\)..=4096/],
     [`${img} return d.detect(i, { treshold: 0.5 })`, /unknown detect option `treshold`/],
     ["return d.detect(new Image())", /no pixels yet/],
     ["return d.detect(42)", /detect needs an image/],
@@ -247,4 +248,46 @@ test("nmsIou: the model's NMS by default, null turns it off, a number sets it (a
       assert.ok(Math.abs(d.box.xmin - b[0]) < 0.05 && Math.abs(d.box.ymax - b[3]) < 0.05);
     });
   }
+});
+
+test("one resize rule: inputSize caps the longer side as the CLI's --size, maxSize as --max-size", async () => {
+  // A 4:1 image (shapes.png squeezed), so the longer-side cap decides the resized size.
+  const T = 0.01;
+  const png = await page.evaluate(async () => {
+    const img = new Image();
+    img.src = "/examples/shapes.png";
+    await img.decode();
+    const c = Object.assign(document.createElement("canvas"), { width: 480, height: 120 });
+    c.getContext("2d").drawImage(img, 0, 0, 480, 120);
+    return c.toDataURL("image/png");
+  });
+  const file = path.join(dir, "wide.png");
+  fs.writeFileSync(file, Buffer.from(png.split(",")[1], "base64"));
+  const cli = (flags) => JSON.parse(execFileSync(findVidtBin(), [
+    "detect", file, "--device", "cpu", "--threshold", String(T), "--size", "160", ...flags,
+  ], { encoding: "utf8" }))[0].detections;
+  const ours = await page.evaluate(async ({ png, T }) => {
+    const det = await vidt.Detector.fromUrl("/files/demo.vidt", { backend: "cpu" });
+    const img = new Image();
+    img.src = png;
+    await img.decode();
+    const out = {
+      rule: await det.detect(img, { threshold: T, inputSize: 160 }),
+      wide: await det.detect(img, { threshold: T, inputSize: 160, maxSize: 640 }),
+    };
+    det.dispose();
+    return out;
+  }, { png, T });
+  const same = (mine, native, what) => {
+    assert.equal(mine.length, native.length, `${what}: as many detections as the CLI`);
+    mine.forEach((d, i) => {
+      assert.equal(d.labelId, native[i].label_id, `${what} #${i}`);
+      assert.ok(Math.abs(d.score - native[i].score) < 1e-4, `${what} #${i}: ${d.score} vs ${native[i].score}`);
+      const b = [d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax];
+      b.forEach((v, j) => assert.ok(Math.abs(v - native[i].box[j]) < 0.05, `${what} #${i} box`));
+    });
+  };
+  same(ours.rule, cli([]), "default cap");
+  same(ours.wide, cli(["--max-size", "640"]), "maxSize 640");
+  assert.notDeepEqual(ours.rule, ours.wide, "the cap changes the detections");
 });
