@@ -52,8 +52,7 @@ pub fn detect_files<B: VidtBackend>(
             };
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e.to_string()))?;
             let mut canvas = img.clone();
-            let boxes: Vec<([f32; 4], usize)> = dets.iter().map(|d| (d.bbox, d.label_id)).collect();
-            annotate(&mut canvas, &boxes);
+            annotate(&mut canvas, &dets);
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())

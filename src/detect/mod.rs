@@ -1,8 +1,9 @@
 //! From pixels to detections: preprocessing ([`preprocess`]), the high-level [`Detector`]
 //! (a loaded model and one call from a batch to detections), the official post-processing and
-//! NMS ([`postprocess`]) and annotated images ([`draw`]).
+//! NMS ([`postprocess`]) and annotated images (`draw`, native: the browser draws on its canvas).
 
 pub mod detector;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod draw;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod images;
