@@ -15,7 +15,12 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 # that version is missing. Its own target dir, so it neither pollutes nor waits on ours.
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
   echo "== installing wasm-bindgen-cli $version"
-  CARGO_TARGET_DIR="$HOME/.cache/wasm-bindgen-cli-target" cargo install -q wasm-bindgen-cli --version "$version"
+  # It only rewrites one .wasm per build: a lightly optimised build without LTO is plenty and
+  # installs faster on a cold machine.
+  CARGO_TARGET_DIR="$HOME/.cache/wasm-bindgen-cli-target" CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install -q wasm-bindgen-cli --version "$version"
 fi
 
 [ -x web/node_modules/.bin/wasm-opt ] || (cd web && npm ci --no-audit --no-fund)

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vidt-target}"
 
+echo "== setup (scripts/setup.sh: installs what is missing)"
+bash scripts/setup.sh
+
 echo "== native tests (cargo test)"
 cargo test
 # The browser tests export models with the CLI that cargo test just built.
@@ -15,5 +18,4 @@ echo "== npm package (scripts/build-pkg.sh)"
 bash scripts/build-pkg.sh
 
 echo "== browser tests (web/test, headless Chromium)"
-[ -d web/node_modules/playwright-core ] || (cd web && npm ci --no-audit --no-fund)
 (cd web && npm test)
