@@ -228,8 +228,9 @@ fn closed_stdout_is_not_a_crash() {
 }
 
 /// One resize rule: `--size S` caps the longer side at S * 1333 / 800 (as the browser's
-/// `inputSize`), `--max-size` overrides it. A 4:1 image at size 160 is resized to 67 x 267
-/// under the rule, to 160 x 640 with `--max-size 640`; both boxes land in the same pixels but
+/// `inputSize`), `--max-size` overrides it. A 4:1 image at size 160 is resized to 67 x 268
+/// under the rule (the official rounding: shorter side round(267 * 120 / 480) = 67, longer
+/// int(67 * 480 / 120) = 268), to 160 x 640 with `--max-size 640`; both boxes land in the same pixels but
 /// the detections differ, so the rule is visible in the output.
 #[test]
 fn detect_caps_the_longer_side_in_proportion_to_size() {
@@ -240,10 +241,9 @@ fn detect_caps_the_longer_side_in_proportion_to_size() {
     assert_eq!(max_size_for(160, Some(640)), 640);
     assert_eq!(
         resized_size(120, 480, 160, max_size_for(160, None)),
-        (67, 267)
+        (67, 268)
     );
-    let dir = scratch("resize");
-    let wide = dir.join("wide.png");
+    let wide = scratch("wide.png");
     let src =
         image::open(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shapes.png"))
             .unwrap();
