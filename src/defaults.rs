@@ -16,14 +16,9 @@ pub const TOP_K: usize = 100;
 /// post-processing has no threshold).
 pub const SCORE_THRESHOLD: f32 = 0.5;
 
-/// Longer-side cap for a shorter side of `size`: the official ratio `MAX_SIZE / INPUT_SIZE`
-/// (1333 / 800), rounded up, so a small input size keeps the official aspect-ratio limit.
-pub fn proportional_max_size(size: usize) -> usize {
-    (size * MAX_SIZE).div_ceil(INPUT_SIZE)
-}
-
 /// The one resize rule of detection (CLI, browser, `vidt eval`): the longer side is capped at
-/// `max_size` when given, else proportionally to `size` (1333 at the official 800).
+/// `max_size` when given, else at the official ratio `MAX_SIZE / INPUT_SIZE` (1333 / 800) of
+/// `size`, rounded up, so a small input size keeps the official aspect-ratio limit.
 pub fn max_size_for(size: usize, max_size: Option<usize>) -> usize {
-    max_size.unwrap_or_else(|| proportional_max_size(size))
+    max_size.unwrap_or_else(|| (size * MAX_SIZE).div_ceil(INPUT_SIZE))
 }

@@ -37,12 +37,13 @@ pub fn annotate(img: &mut RgbImage, dets: &[Detection]) {
             fill(img, (x0 + t, y0), (x0 + t, y1), color);
             fill(img, (x1 - t, y0), (x1 - t, y1), color);
         }
-        let (tx, ty, tw, th) = tag_rect(img, d, line);
+        let tag = tag_text(d);
+        let (tx, ty, tw, th) = tag_rect(d.bbox, &tag, line);
         fill(img, (tx, ty), (tx + tw - 1, ty + th - 1), color);
         text(
             img,
             (tx + line, ty + line),
-            &tag_text(d),
+            &tag,
             scale(line),
             Rgb([0, 0, 0]),
         );
@@ -54,14 +55,13 @@ fn scale(line: i64) -> i64 {
     (line / 2).max(1)
 }
 
-/// Where the tag of `d` goes: `(x, y, width, height)`, above the box when it fits.
-pub fn tag_rect(img: &RgbImage, d: &Detection, line: i64) -> (i64, i64, i64, i64) {
+/// Where the tag `text` of a box goes: `(x, y, width, height)`, above the box when it fits.
+pub fn tag_rect(bbox: [f32; 4], text: &str, line: i64) -> (i64, i64, i64, i64) {
     let s = scale(line);
-    let chars = tag_text(d).chars().count() as i64;
+    let chars = text.chars().count() as i64;
     let (tw, th) = (chars * 8 * s + 2 * line, 8 * s + 2 * line);
-    let (x0, y0) = (d.bbox[0] as i64, d.bbox[1] as i64);
+    let (x0, y0) = (bbox[0] as i64, bbox[1] as i64);
     let ty = if y0 - th >= 0 { y0 - th } else { y0 };
-    let _ = img;
     (x0, ty, tw, th)
 }
 
@@ -128,7 +128,7 @@ mod tests {
         let mut img = RgbImage::from_pixel(320, 240, white);
         let d = det("square", 0.614, [100.0, 80.0, 200.0, 180.0]);
         annotate(&mut img, std::slice::from_ref(&d));
-        let (tx, ty, tw, th) = tag_rect(&img, &d, line_width(&img));
+        let (tx, ty, tw, th) = tag_rect(d.bbox, &tag_text(&d), line_width(&img));
         assert!(ty + th <= 80, "the tag sits above the box");
         assert_eq!(
             tw,
@@ -160,6 +160,6 @@ mod tests {
         let mut img = RgbImage::new(64, 64);
         let d = det("x", 1.0, [0.0, 0.0, 63.0, 63.0]);
         annotate(&mut img, std::slice::from_ref(&d));
-        assert_eq!(tag_rect(&img, &d, line_width(&img)).1, 0);
+        assert_eq!(tag_rect(d.bbox, &tag_text(&d), line_width(&img)).1, 0);
     }
 }

@@ -96,27 +96,19 @@ pub(crate) fn forward(q: Prim, kv: Option<(Prim, Prim)>, s: Heads) -> Prim {
     ];
     let info = params(&q, &info);
     let tiles = nq.div_ceil(WG as usize);
+    // In the order of the template's bindings: k and v only when they are not q.
+    let mut bindings = vec![q.handle.clone().binding()];
+    if !packed {
+        bindings.extend([k.handle.clone().binding(), v.handle.clone().binding()]);
+    }
+    bindings.extend([out.handle.clone().binding(), info.binding()]);
     client.launch(
         Box::new(SourceKernel::new(
             Attention::new(nk as u32, (s.width / s.heads) as u32, packed),
             CubeDim::new_1d(WG),
         )),
         cube_count(b * s.heads * tiles),
-        KernelArguments::new().with_buffers(if packed {
-            vec![
-                q.handle.clone().binding(),
-                out.handle.clone().binding(),
-                info.binding(),
-            ]
-        } else {
-            vec![
-                q.handle.clone().binding(),
-                k.handle.clone().binding(),
-                v.handle.clone().binding(),
-                out.handle.clone().binding(),
-                info.binding(),
-            ]
-        }),
+        KernelArguments::new().with_buffers(bindings),
     );
     out
 }

@@ -230,8 +230,8 @@ fn closed_stdout_is_not_a_crash() {
 /// One resize rule: `--size S` caps the longer side at S * 1333 / 800 (as the browser's
 /// `inputSize`), `--max-size` overrides it. A 4:1 image at size 160 is resized to 67 x 268
 /// under the rule (the official rounding: shorter side round(267 * 120 / 480) = 67, longer
-/// int(67 * 480 / 120) = 268), to 160 x 640 with `--max-size 640`; both boxes land in the same pixels but
-/// the detections differ, so the rule is visible in the output.
+/// int(67 * 480 / 120) = 268), to 160 x 640 with `--max-size 640`; the detections differ, so
+/// the rule is visible in the output.
 #[test]
 fn detect_caps_the_longer_side_in_proportion_to_size() {
     use vidt::defaults::max_size_for;
