@@ -1,8 +1,8 @@
-//! The model on the backend it runs in the page: WebGPU through burn's wgpu runtime (set up
-//! once per page), or the CPU fallback; detection and the raw forward with asynchronous
-//! read-back (a synchronous GPU read would block the page).
+//! The model on the backend it runs in the page: WebGPU through burn's wgpu runtime (one
+//! device per page, replaced when the browser loses it), or the CPU fallback; detection and the
+//! raw forward with asynchronous read-back (a synchronous GPU read would block the page).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use burn::backend::wgpu::{RuntimeOptions, WgpuDevice, graphics::WebGpu, init_setup_async};
 use burn::tensor::Tensor;
@@ -21,9 +21,10 @@ use crate::io::LoadedModel;
 use crate::ops::VidtBackend;
 use crate::tensor_map::{Dtype, HostTensor, TensorMap, data_to_f32};
 
-/// The model on the backend it runs on.
+/// The model on the backend it runs on (on WebGPU, with the generation of the page's device it
+/// was built on).
 pub(super) enum Engine {
-    WebGpu(crate::detect::Detector<Gpu>),
+    WebGpu(crate::detect::Detector<Gpu>, u32),
     Cpu(crate::detect::Detector<Cpu>),
 }
 
@@ -31,7 +32,7 @@ pub(super) enum Engine {
 macro_rules! on_engine {
     ($engine:expr, |$d:ident| $body:expr) => {
         match $engine {
-            Engine::WebGpu($d) => $body,
+            Engine::WebGpu($d, _) => $body,
             Engine::Cpu($d) => $body,
         }
     };
@@ -41,14 +42,40 @@ impl Engine {
     /// Builds `m` on `backend` (`"webgpu"` or `"cpu"`, from [`choose_backend`]).
     pub(super) async fn build(m: &LoadedModel, backend: &str) -> crate::error::Result<Self> {
         Ok(match backend {
-            "webgpu" => Engine::WebGpu(crate::detect::Detector::from_loaded(
-                m,
-                &webgpu_device().await,
-            )?),
+            "webgpu" => {
+                let (device, generation) = webgpu_device().await;
+                Engine::WebGpu(
+                    crate::detect::Detector::from_loaded(m, &device)?,
+                    generation,
+                )
+            }
             _ => Engine::Cpu(crate::detect::Detector::from_loaded(
                 m,
                 &Default::default(),
             )?),
+        })
+    }
+
+    /// `"webgpu"` or `"cpu"`.
+    pub(super) fn backend(&self) -> &'static str {
+        match self {
+            Engine::WebGpu(..) => "webgpu",
+            Engine::Cpu(_) => "cpu",
+        }
+    }
+
+    /// The WebGPU device generation this engine was built on (`None` on the CPU).
+    pub(super) fn generation(&self) -> Option<u32> {
+        match self {
+            Engine::WebGpu(_, g) => Some(*g),
+            Engine::Cpu(_) => None,
+        }
+    }
+
+    /// Whether the device this engine was built on has been lost (it must be rebuilt).
+    pub(super) fn lost(&self) -> bool {
+        self.generation().is_some_and(|g| {
+            GPU.with_borrow(|s| !matches!(s, Some(s) if s.generation == g && !s.lost))
         })
     }
 
@@ -77,7 +104,7 @@ impl Engine {
     /// burn's device memory `(in use, reserved)` on WebGPU; zeros on the CPU.
     pub(super) fn gpu_memory(&self) -> (u64, u64) {
         match self {
-            Engine::WebGpu(d) => {
+            Engine::WebGpu(d, _) => {
                 use cubecl::Runtime;
                 let client = burn::backend::wgpu::WgpuRuntime::client(&d.device);
                 client
@@ -90,14 +117,60 @@ impl Engine {
     }
 }
 
+/// The page's WebGPU device as burn's wgpu runtime knows it.
+struct GpuState {
+    device: WgpuDevice,
+    /// 0 for the first device, +1 for each one made after a loss (burn keeps one runtime per
+    /// device key, so a replacement needs a new key).
+    generation: u32,
+    lost: bool,
+}
+
 thread_local! {
-    /// burn's wgpu runtime is set up once per page (a second setup would leak a device).
-    static WEBGPU_READY: Cell<bool> = const { Cell::new(false) };
+    /// One device per page, shared by its detectors: a second setup on a live one would leak it.
+    static GPU: RefCell<Option<GpuState>> = const { RefCell::new(None) };
+    /// The setup in flight, awaited by concurrent callers instead of starting a second one.
+    static SETUP: RefCell<Option<Promise>> = const { RefCell::new(None) };
+    /// `onDeviceLost` callbacks: (detector id, device generation, callback).
+    static LOST_LISTENERS: RefCell<Vec<(u32, u32, Function)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` (`onDeviceLost`) when the device of `generation` is lost; replaces the detector's
+/// earlier registration.
+pub(super) fn on_device_lost(id: u32, generation: u32, f: Function) {
+    forget_device_lost(id);
+    LOST_LISTENERS.with_borrow_mut(|l| l.push((id, generation, f)));
+}
+
+pub(super) fn forget_device_lost(id: u32) {
+    LOST_LISTENERS.with_borrow_mut(|l| l.retain(|(i, _, _)| *i != id));
+}
+
+/// `GPUDevice.lost` resolved: mark the device, tell its detectors (`{ reason, message }`).
+fn device_lost(generation: u32, reason: &str, message: &str) {
+    GPU.with_borrow_mut(|s| {
+        if let Some(s) = s.as_mut().filter(|s| s.generation == generation) {
+            s.lost = true;
+        }
+    });
+    let listeners: Vec<Function> = LOST_LISTENERS.with_borrow(|l| {
+        l.iter()
+            .filter(|(_, g, _)| *g == generation)
+            .map(|(_, _, f)| f.clone())
+            .collect()
+    });
+    let info = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&info, &"reason".into(), &reason.into());
+    let _ = js_sys::Reflect::set(&info, &"message".into(), &message.into());
+    for f in listeners {
+        // A throwing callback must not stop the others.
+        let _ = f.call1(&JsValue::NULL, &info);
+    }
 }
 
 /// Whether `navigator.gpu` gives an adapter (asked here so that a missing one means the CPU
-/// fallback rather than a failed setup).
-async fn webgpu_adapter() -> bool {
+/// fallback rather than a failed setup; after a loss, whether one is left).
+pub(super) async fn webgpu_adapter() -> bool {
     let gpu = get(&get(&js_sys::global(), "navigator"), "gpu");
     let Ok(request) = get(&gpu, "requestAdapter").dyn_into::<Function>() else {
         return false;
@@ -108,13 +181,50 @@ async fn webgpu_adapter() -> bool {
     matches!(JsFuture::from(promise).await, Ok(a) if !a.is_null() && !a.is_undefined())
 }
 
-async fn webgpu_device() -> WgpuDevice {
-    let device = WgpuDevice::default();
-    if !WEBGPU_READY.get() {
-        init_setup_async::<WebGpu>(&device, RuntimeOptions::default()).await;
-        WEBGPU_READY.set(true);
+/// The page's live WebGPU device and its generation, set up on first use and again after a loss.
+async fn webgpu_device() -> (WgpuDevice, u32) {
+    loop {
+        let live = GPU.with_borrow(|s| {
+            s.as_ref()
+                .filter(|s| !s.lost)
+                .map(|s| (s.device.clone(), s.generation))
+        });
+        if let Some(live) = live {
+            return live;
+        }
+        let pending = SETUP.with_borrow(|p| p.clone());
+        let setup = pending.unwrap_or_else(|| {
+            let p = wasm_bindgen_futures::future_to_promise(async {
+                new_webgpu_device().await;
+                SETUP.with_borrow_mut(|p| p.take());
+                Ok(JsValue::UNDEFINED)
+            });
+            SETUP.with_borrow_mut(|s| *s = Some(p.clone()));
+            p
+        });
+        let _ = JsFuture::from(setup).await;
     }
-    device
+}
+
+async fn new_webgpu_device() {
+    let generation = GPU.with_borrow(|s| s.as_ref().map_or(0, |s| s.generation + 1));
+    // On wasm every key but IntegratedGpu asks for the high-performance adapter.
+    let device = match generation {
+        0 => WgpuDevice::DefaultDevice,
+        g => WgpuDevice::DiscreteGpu(g as usize),
+    };
+    let setup = init_setup_async::<WebGpu>(&device, RuntimeOptions::default()).await;
+    setup
+        .device
+        .set_device_lost_callback(move |reason, message| {
+            let reason = format!("{reason:?}").to_lowercase();
+            device_lost(generation, &reason, &message)
+        });
+    GPU.set(Some(GpuState {
+        device,
+        generation,
+        lost: false,
+    }));
 }
 
 /// Reads `options.backend` and picks the backend the model will run on.

@@ -1,25 +1,30 @@
 //! The browser API (wasm-bindgen), thin over [`crate::Detector`]: `Detector.fromUrl` /
 //! `fromBytes`, `detect` on any image-like source, `forward`, `memory`, `dispose`. The engine
-//! (WebGPU or the CPU fallback) is in [`engine`], option checking in [`options`], pixel reading
-//! in [`source`], the streamed download in [`download`]. Every failure is a JS exception with
-//! the library's message; nothing here panics on bad input.
+//! (WebGPU or the CPU fallback, rebuilt after a device loss) is in [`engine`], option checking
+//! in [`options`], pixel reading in [`source`], the streamed download in [`download`], the
+//! model cache in [`cache`]. Every failure is a JS exception with the library's message;
+//! nothing here panics on bad input. The worker mode and the video loop are JavaScript
+//! (`pkg/index.js`, `pkg/worker.js`) over this API.
 
+mod cache;
 mod download;
 mod engine;
 mod options;
 mod source;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::detect::{DetectOptions, ForwardInput};
 use crate::io::LoadedModel;
 use crate::tensor_map::TensorMap;
+use cache::{ModelCache, cache_name};
 use engine::{Engine, choose_backend};
 use options::{JsDetection, check_load_options, detect_options};
 
@@ -53,8 +58,46 @@ export interface DetectOptions {
 export interface LoadOptions {
   /** "auto" (WebGPU when an adapter is available, else CPU), "webgpu" or "cpu". */
   backend?: "auto" | "webgpu" | "cpu";
-  /** Download progress (fromUrl): bytes received and the total (0 when unknown). */
+  /** Download progress (fromUrl): bytes received and the total (0 when unknown); not called
+   *  when the model comes from the cache. */
   onProgress?: (loaded: number, total: number) => void;
+  /** fromUrl: keep the model in the Cache API across page loads (true: the cache
+   *  "vidt-models"; a string: that cache). A cached copy is checked (the .vidt checksum)
+   *  before use; a bad one is deleted and downloaded again. */
+  cache?: boolean | string;
+  /** Called when the browser loses the WebGPU device; the next `detect` rebuilds the model on
+   *  a new device, or on the CPU if no adapter is left (`backend` says which). */
+  onDeviceLost?: (info: { reason: string; message: string }) => void;
+  /** Run the model in a module Web Worker, off the page's thread (the package entry
+   *  `index.js`; same API, but `memory()` returns a Promise). */
+  worker?: boolean;
+}
+/** What `detectVideo` passes on for each frame it detected on. */
+export interface VideoResult {
+  detections: Detection[];
+  /** The frame's media time in seconds. */
+  frameTime: number;
+  /** Milliseconds the detection took (from the frame's callback to the result). */
+  latency: number;
+}
+/** A running `detectVideo` loop. */
+export interface VideoLoop {
+  stop(): void;
+  /** Frames detected on, and frames skipped because a detection was still in flight. */
+  readonly detected: number;
+  readonly skipped: number;
+}
+/** `detectVideo`'s options: detect options, plus where errors go (default: console.error,
+ *  and the loop stops). */
+export interface VideoOptions extends DetectOptions {
+  onError?: (error: Error) => void;
+}
+/* The video loop is JavaScript (pkg/index.js), merged into the class here. */
+export interface Detector {
+  /** Detects on every frame of a playing `<video>` it can keep up with
+   *  (requestVideoFrameCallback, else requestAnimationFrame), never two at once. */
+  detectVideo(video: HTMLVideoElement, onResult: (r: VideoResult) => void,
+    options?: VideoOptions): VideoLoop;
 }
 /** Anything `detect` reads pixels from. */
 export type ImageSource = HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap
@@ -66,6 +109,8 @@ export type ImageSource = HTMLImageElement | HTMLVideoElement | HTMLCanvasElemen
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(s: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn console_warn(s: &str);
 }
 
 /// A panic is a bug of ours: say so on the console (the module is unusable afterwards).
@@ -79,15 +124,104 @@ pub fn start() {
 /// An object detector in the page. Create it with `Detector.fromUrl` or `Detector.fromBytes`.
 #[wasm_bindgen(js_name = Detector)]
 pub struct WebDetector {
-    /// `None` once disposed; calls in flight keep their own reference until they finish.
-    engine: RefCell<Option<Rc<Engine>>>,
-    backend: String,
+    state: Rc<State>,
     classes: Vec<String>,
     input_size: usize,
     decoder_layers: usize,
     preset: String,
     /// Defaults of `detect` (the model file's recommendations where it has them).
     defaults: DetectOptions,
+}
+
+/// What calls in flight share with the detector (they outlive `&self`).
+struct State {
+    /// Names the detector's `onDeviceLost` registration.
+    id: u32,
+    /// `None` once disposed; calls in flight keep their own reference until they finish.
+    engine: RefCell<Option<Rc<Engine>>>,
+    /// Where it runs (or ran, once disposed).
+    backend: Cell<&'static str>,
+    /// On WebGPU, the model file, to rebuild the model after a device loss.
+    bytes: Option<Vec<u8>>,
+    name: String,
+    on_device_lost: Option<js_sys::Function>,
+    /// The rebuild in flight after a loss, awaited by every call that finds the device lost.
+    rebuild: RefCell<Option<Promise>>,
+}
+
+thread_local! {
+    static NEXT_ID: Cell<u32> = const { Cell::new(0) };
+}
+
+impl State {
+    fn engine(&self) -> Result<Rc<Engine>, JsError> {
+        self.engine
+            .borrow()
+            .clone()
+            .ok_or_else(|| JsError::new("this Detector has been disposed"))
+    }
+
+    fn listen(&self, engine: &Engine) {
+        if let (Some(f), Some(generation)) = (&self.on_device_lost, engine.generation()) {
+            engine::on_device_lost(self.id, generation, f.clone());
+        }
+    }
+
+    /// The engine to run on: after a device loss, the model rebuilt on a new device, or on the
+    /// CPU when no adapter is left (one rebuild however many calls wait for it).
+    async fn ready(self: Rc<Self>) -> Result<Rc<Engine>, JsError> {
+        loop {
+            let engine = self.engine()?;
+            if !engine.lost() {
+                return Ok(engine);
+            }
+            drop(engine);
+            let pending = self.rebuild.borrow().clone();
+            let rebuild = pending.unwrap_or_else(|| {
+                let p =
+                    wasm_bindgen_futures::future_to_promise(self.clone().rebuild_engine_promise());
+                *self.rebuild.borrow_mut() = Some(p.clone());
+                p
+            });
+            let done = JsFuture::from(rebuild.clone()).await;
+            // The first waiter to wake clears it, so a later loss starts a new rebuild.
+            let mut slot = self.rebuild.borrow_mut();
+            if slot
+                .as_ref()
+                .is_some_and(|p| JsValue::from(p.clone()) == JsValue::from(rebuild.clone()))
+            {
+                slot.take();
+            }
+            drop(slot);
+            done.map_err(|e| JsError::new(&js_message(&e)))?;
+        }
+    }
+
+    async fn rebuild_engine_promise(self: Rc<Self>) -> Result<JsValue, JsValue> {
+        self.rebuild_engine()
+            .await
+            .map(|_| JsValue::UNDEFINED)
+            .map_err(JsValue::from)
+    }
+
+    async fn rebuild_engine(self: Rc<Self>) -> Result<(), JsError> {
+        let bytes = self.bytes.as_deref().unwrap_or_default();
+        let loaded = LoadedModel::from_bytes(bytes, &self.name).map_err(js_error)?;
+        let backend = if engine::webgpu_adapter().await {
+            "webgpu"
+        } else {
+            "cpu"
+        };
+        let engine = Engine::build(&loaded, backend).await.map_err(js_error)?;
+        let mut slot = self.engine.borrow_mut();
+        // Disposed meanwhile: stays disposed.
+        if slot.is_some() {
+            self.listen(&engine);
+            self.backend.set(engine.backend());
+            *slot = Some(Rc::new(engine));
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn js_error(e: impl std::fmt::Display) -> JsError {
@@ -122,7 +256,14 @@ impl WebDetector {
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
     ) -> Result<WebDetector, JsError> {
         check_load_options(&options)?;
-        Self::build(&bytes.to_vec(), "model bytes", &options).await
+        if !get(&options, "cache").is_undefined() {
+            return Err(JsError::new(
+                "the cache option is for fromUrl (fromBytes has nothing to download)",
+            ));
+        }
+        let bytes = bytes.to_vec();
+        let loaded = LoadedModel::from_bytes(&bytes, "model bytes").map_err(js_error)?;
+        Self::build(bytes, loaded, "model bytes", &options).await
     }
 
     /// Downloads a model (streamed, reporting progress to `options.onProgress`) and builds it.
@@ -132,20 +273,56 @@ impl WebDetector {
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
     ) -> Result<WebDetector, JsError> {
         check_load_options(&options)?;
+        let cache = match cache_name(&options)? {
+            Some(name) => ModelCache::open(&name).await,
+            None => None,
+        };
+        if let Some(c) = &cache {
+            if let Some(bytes) = c.get(&url).await {
+                match LoadedModel::from_bytes(&bytes, &url) {
+                    Ok(loaded) => return Self::build(bytes, loaded, &url, &options).await,
+                    Err(e) => {
+                        console_warn(&format!("vidt: the cached {url} is bad ({e}): downloading"));
+                        c.delete(&url).await;
+                    }
+                }
+            }
+        }
         let bytes = download::download(&url, &get(&options, "onProgress"))
             .await
             .map_err(|e| JsError::new(&format!("cannot download the model from {url}: {e}")))?;
-        Self::build(&bytes, &url, &options).await
+        let loaded = LoadedModel::from_bytes(&bytes, &url).map_err(js_error)?;
+        if let Some(c) = &cache {
+            c.put(&url, &bytes).await;
+        }
+        Self::build(bytes, loaded, &url, &options).await
     }
 
-    async fn build(bytes: &[u8], name: &str, options: &JsValue) -> Result<WebDetector, JsError> {
+    async fn build(
+        bytes: Vec<u8>,
+        loaded: LoadedModel,
+        name: &str,
+        options: &JsValue,
+    ) -> Result<WebDetector, JsError> {
         let backend = choose_backend(options).await?;
-        let loaded = LoadedModel::from_bytes(bytes, name).map_err(js_error)?;
         let engine = Engine::build(&loaded, backend).await.map_err(js_error)?;
         let (input_size, defaults) = engine.defaults();
+        let id = NEXT_ID.get();
+        NEXT_ID.set(id + 1);
+        let state = State {
+            id,
+            backend: Cell::new(engine.backend()),
+            // Only WebGPU can lose its device; the CPU never needs the file again.
+            bytes: (backend == "webgpu").then_some(bytes),
+            name: name.into(),
+            on_device_lost: get(options, "onDeviceLost").dyn_into().ok(),
+            rebuild: RefCell::new(None),
+            engine: RefCell::new(None),
+        };
+        state.listen(&engine);
+        *state.engine.borrow_mut() = Some(Rc::new(engine));
         Ok(WebDetector {
-            engine: RefCell::new(Some(Rc::new(engine))),
-            backend: backend.into(),
+            state: Rc::new(state),
             input_size,
             decoder_layers: loaded.config.dec_layers,
             preset: loaded.config.preset.unwrap_or_else(|| "custom".into()),
@@ -167,10 +344,11 @@ impl WebDetector {
         self.defaults.nms_iou
     }
 
-    /// `"webgpu"` or `"cpu"`: where this detector runs.
+    /// `"webgpu"` or `"cpu"`: where this detector runs (after a device loss with no adapter
+    /// left, `"cpu"` from the next detection on).
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.backend.clone()
+        self.state.backend.get().into()
     }
 
     /// Class names by label id.
@@ -197,13 +375,6 @@ impl WebDetector {
         self.preset.clone()
     }
 
-    fn engine(&self) -> Result<Rc<Engine>, JsError> {
-        self.engine
-            .borrow()
-            .clone()
-            .ok_or_else(|| JsError::new("this Detector has been disposed"))
-    }
-
     /// Detections in `source` (an image, video, canvas, bitmap, ImageData or VideoFrame),
     /// best first, boxes in the source's pixels.
     #[wasm_bindgen(unchecked_return_type = "Promise<Detection[]>")]
@@ -212,17 +383,20 @@ impl WebDetector {
         #[wasm_bindgen(unchecked_param_type = "ImageSource")] source: JsValue,
         #[wasm_bindgen(unchecked_param_type = "DetectOptions | undefined")] options: JsValue,
     ) -> Promise {
-        let prepared = self.engine().and_then(|e| {
+        // Options and pixels now: a video moves on while the call waits.
+        let prepared = self.state.engine().and_then(|_| {
             let o = detect_options(
                 &options,
                 self.defaults,
                 self.decoder_layers,
                 self.input_size,
             )?;
-            Ok((e, o, source::pixels(&source)?))
+            Ok((o, source::pixels(&source)?))
         });
+        let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let (engine, (opts, sizes), (rgba, w, h)) = prepared.map_err(JsValue::from)?;
+            let ((opts, sizes), (rgba, w, h)) = prepared.map_err(JsValue::from)?;
+            let engine = state.ready().await?;
             let dets = engine
                 .detect((&rgba, w, h), sizes, opts)
                 .await
@@ -238,13 +412,14 @@ impl WebDetector {
     /// out.
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
     pub fn forward(&self, input: Uint8Array, decoder_layers: Option<usize>) -> Promise {
-        let prepared = self.engine().and_then(|e| {
+        let prepared = self.state.engine().and_then(|_| {
             let map = TensorMap::from_bytes(&input.to_vec(), "forward input").map_err(js_error)?;
-            let inp = ForwardInput::from_tensors(&map, "forward input").map_err(js_error)?;
-            Ok((e, inp))
+            ForwardInput::from_tensors(&map, "forward input").map_err(js_error)
         });
+        let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let (engine, inp) = prepared.map_err(JsValue::from)?;
+            let inp = prepared.map_err(JsValue::from)?;
+            let engine = state.ready().await?;
             let bytes = engine
                 .forward(&inp, decoder_layers)
                 .await
@@ -267,6 +442,7 @@ impl WebDetector {
             })
             .unwrap_or(0);
         let (in_use, reserved) = self
+            .state
             .engine
             .borrow()
             .as_deref()
@@ -284,6 +460,14 @@ impl WebDetector {
 
     /// Frees the model (GPU buffers included); later calls fail with a clear error.
     pub fn dispose(&self) {
-        self.engine.borrow_mut().take();
+        self.state.engine.borrow_mut().take();
+        engine::forget_device_lost(self.state.id);
+    }
+}
+
+impl Drop for WebDetector {
+    /// `free()` (or the GC) without `dispose()`: the callback must not outlive the detector.
+    fn drop(&mut self) {
+        engine::forget_device_lost(self.state.id);
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use super::get;
 use crate::defaults;
 use crate::detect::{DetectOptions, Detection};
 
@@ -32,7 +33,17 @@ pub(super) fn check_load_options(options: &JsValue) -> Result<(), JsError> {
     if options.is_undefined() || options.is_null() {
         return Ok(());
     }
-    check_keys(options, &["backend", "onProgress"], "load")
+    if !get(options, "worker").is_undefined() {
+        return Err(JsError::new(
+            "the worker option needs the package's entry (import from \"vidt\" or \
+             vidt/index.js, not vidt/vidt.js)",
+        ));
+    }
+    check_keys(
+        options,
+        &["backend", "onProgress", "cache", "onDeviceLost"],
+        "load",
+    )
 }
 
 /// `detect`'s options over `defaults` (the model's), with the model's decoder layers and default

@@ -26,11 +26,14 @@ const TYPES = {
 };
 
 /** Serves `root` on 127.0.0.1 (a secure context, as WebGPU needs). `extra` maps URL paths
- *  (like "/files/model.vidt") to absolute file paths outside the root. */
+ *  (like "/files/model.vidt") to absolute file paths outside the root. `requests` lists the
+ *  paths asked for, in order (tests count downloads with it). */
 export async function serve({ root = ROOT, port = 0, extra = {}, log = false } = {}) {
+  const requests = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
     let p = decodeURIComponent(url.pathname);
+    requests.push(p);
     let file = extra[p];
     if (!file) {
       if (p.endsWith("/")) p += "index.html";
@@ -52,12 +55,13 @@ export async function serve({ root = ROOT, port = 0, extra = {}, log = false } =
   });
   await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  return { origin, close: () => new Promise((ok) => server.close(ok)) };
+  return { origin, requests, close: () => new Promise((ok) => server.close(ok)) };
 }
 
 /** Headless Chromium (`CHROMIUM`, else /usr/bin/chromium). `webgpu: false` leaves WebGPU
- *  off, as in a browser without it. */
-export async function launch({ webgpu = true } = {}) {
+ *  off, as in a browser without it; `camera: true` gives pages Chromium's fake webcam (a
+ *  moving test pattern), permission granted. */
+export async function launch({ webgpu = true, camera = false } = {}) {
   const { chromium } = await import("playwright-core");
   const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
   if (!fs.existsSync(executablePath)) {
@@ -75,6 +79,7 @@ export async function launch({ webgpu = true } = {}) {
     "--js-flags=--expose-gc",
   ];
   if (webgpu) args.push("--enable-unsafe-webgpu");
+  if (camera) args.push("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -89,7 +94,8 @@ export async function launch({ webgpu = true } = {}) {
   return browser;
 }
 
-/** A page with console errors echoed (`VIDT_VERBOSE=1` echoes everything). */
+/** A page (of a browser, or of a browser context to share its storage) with console errors
+ *  echoed (`VIDT_VERBOSE=1` echoes everything). */
 export async function openPage(browser, url) {
   const page = await browser.newPage();
   page.on("console", (m) => {
