@@ -14,7 +14,7 @@ test("npm package: installs from a tarball and its README example runs", async (
   }).trim().split("\n").pop();
   const tarball = path.join(dir, packed);
   const listing = execFileSync("tar", ["tzf", tarball], { encoding: "utf8" });
-  for (const f of ["vidt.js", "vidt.d.ts", "vidt_bg.wasm", "README.md", "package.json"]) {
+  for (const f of ["index.js", "worker.js", "vidt.js", "vidt.d.ts", "vidt_bg.wasm", "README.md", "package.json"]) {
     assert.match(listing, new RegExp(`package/${f.replace(".", "\\.")}\\n`), `tarball has ${f}`);
   }
   const project = path.join(dir, "app");
@@ -27,7 +27,8 @@ test("npm package: installs from a tarball and its README example runs", async (
   assert.ok(fs.existsSync(path.join(project, "node_modules/vidt/vidt_bg.wasm")));
   // The typings name the API the README documents.
   const dts = fs.readFileSync(path.join(project, "node_modules/vidt/vidt.d.ts"), "utf8");
-  for (const name of ["class Detector", "fromUrl", "fromBytes", "detect(", "dispose(", "interface Detection"]) {
+  for (const name of ["class Detector", "fromUrl", "fromBytes", "detect(", "dispose(", "interface Detection",
+    "detectVideo(", "worker?: boolean", "cache?: boolean | string", "onDeviceLost?:", "maxSize?: number"]) {
     assert.ok(dts.includes(name), `vidt.d.ts declares ${name}`);
   }
 
@@ -45,12 +46,23 @@ test("npm package: installs from a tarball and its README example runs", async (
   fs.writeFileSync(
     path.join(project, "index.html"),
     `<!doctype html><meta charset="utf-8">
-<script type="importmap">{ "imports": { "vidt": "./node_modules/vidt/vidt.js" } }</script>
+<script type="importmap">{ "imports": { "vidt": "./node_modules/vidt/index.js" } }</script>
 <img src="sample.png">
+<video muted></video>
 <script>window.addEventListener("error", (e) => (window.result = "error: " + e.message));</script>
 <script type="module">
 ${imports}
 await document.querySelector("img").decode();
+// The example's <video>: a live stream of the image, as a webcam would give.
+{
+  const v = document.querySelector("video");
+  const c = Object.assign(document.createElement("canvas"), { width: 160, height: 120 });
+  const g = c.getContext("2d");
+  const paint = () => (g.drawImage(document.querySelector("img"), 0, 0, 160, 120), requestAnimationFrame(paint));
+  paint();
+  v.srcObject = c.captureStream(30);
+  await v.play();
+}
 try {
 ${body}
   window.result = "ok";
@@ -68,6 +80,12 @@ ${body}
     await page.goto(`${server.origin}/index.html`);
     await page.waitForFunction(() => window.result, null, { timeout: 300_000 });
     assert.equal(await page.evaluate(() => window.result), "ok", logs.join("\n"));
+    // The video loop's first result (WebGPU on SwiftShader, in the worker).
+    for (let i = 0; i < 3000 && !logs.some((l) => l.startsWith("frame at ")); i++) {
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    assert.ok(logs.some((l) => /^frame at [\d.]+ s: \d+ detections, \d+ ms$/.test(l)),
+      `the video loop reported a frame: ${logs.join(" | ")}`);
     assert.ok(logs.includes("webgpu"), `the example printed the backend: ${logs.join(" | ")}`);
     assert.ok(logs.some((l) => /^model \d+ \/ \d+ bytes$/.test(l)), "download progress reported");
     console.log(`package: ${packed} (${(fs.statSync(tarball).size / 1e6).toFixed(2)} MB) installed; ` +
