@@ -1,6 +1,7 @@
-// The demo page: thin over the npm package. Loads a model (progress bar), detects on an image,
-// a video file or the webcam, and draws boxes and labels over the frame.
-import init, { Detector } from "../pkg/vidt.js";
+// The demo page: thin over the npm package. Loads a model (progress bar) into a worker (the
+// page stays responsive), detects on an image, or on a video file or the webcam with
+// `detectVideo`, and draws boxes and labels over the frame.
+import init, { Detector } from "../pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const view = $("view");
@@ -12,9 +13,10 @@ const PALETTE = ["#ff2d55", "#00e676", "#2979ff", "#ffd600", "#d500f9", "#00e5ff
 const demo = (window.demo = { ready: false, backend: null, detections: [], frames: 0, error: null });
 let detector = null;
 let source = null; // the image or video shown
-let running = false; // a video/webcam loop is on
+let videoLoop = null; // the detectVideo loop while a video/webcam plays
 let busy = false;
-const times = []; // recent latencies (ms) for the FPS figure
+const times = []; // recent latencies (ms)
+const stamps = []; // when recent video results arrived (ms), for the FPS figure
 
 function notice(text, error = false) {
   const n = $("notice");
@@ -52,37 +54,59 @@ function draw(src, dets) {
   }
 }
 
+/** Shows one result: the frame with its boxes, the latency and the FPS. For a video the FPS
+ *  counts results per second (frames detected on); for an image it is 1 / mean latency. */
+function show(src, dets, ms) {
+  times.push(ms);
+  if (times.length > 20) times.shift();
+  let fps = 1000 / (times.reduce((a, b) => a + b, 0) / times.length);
+  if (videoLoop) {
+    stamps.push(performance.now());
+    if (stamps.length > 20) stamps.shift();
+    if (stamps.length > 1) fps = ((stamps.length - 1) * 1000) / (stamps.at(-1) - stamps[0]);
+  }
+  $("stats").textContent = `latency ${ms.toFixed(0)} ms · ${fps.toFixed(1)} FPS`;
+  $("count").textContent = `${dets.length} detection${dets.length === 1 ? "" : "s"}`;
+  draw(src, dets);
+  if (detector.backend !== demo.backend) showBackend();
+  Object.assign(demo, { detections: dets, frames: demo.frames + 1, lastMs: ms, fps });
+}
+
+function failed(e) {
+  demo.error = e.message;
+  notice(`Detection failed: ${e.message}`, true);
+  stop();
+}
+
 async function detectOnce(src) {
   if (!detector || busy) return;
   busy = true;
   try {
     const t0 = performance.now();
     const dets = await detector.detect(src, options());
-    const ms = performance.now() - t0;
-    times.push(ms);
-    if (times.length > 20) times.shift();
-    const mean = times.reduce((a, b) => a + b, 0) / times.length;
-    $("stats").textContent = `latency ${ms.toFixed(0)} ms · ${(1000 / mean).toFixed(1)} FPS`;
-    $("count").textContent = `${dets.length} detection${dets.length === 1 ? "" : "s"}`;
-    draw(src, dets);
-    Object.assign(demo, { detections: dets, frames: demo.frames + 1, lastMs: ms });
+    show(src, dets, performance.now() - t0);
   } catch (e) {
-    demo.error = e.message;
-    notice(`Detection failed: ${e.message}`, true);
-    stop();
+    failed(e);
   } finally {
     busy = false;
   }
 }
 
-function loop() {
-  if (!running) return;
-  if (video.readyState >= 2 && !busy) detectOnce(video);
-  requestAnimationFrame(loop);
+/** (Re)starts detection on the playing video with the current options. */
+function startVideoLoop() {
+  videoLoop?.stop();
+  videoLoop = null;
+  if (!detector || !source || source !== video || video.paused) return;
+  stamps.length = 0;
+  videoLoop = detector.detectVideo(video, (r) => show(video, r.detections, r.latency), {
+    ...options(),
+    onError: failed,
+  });
 }
 
 function stop() {
-  running = false;
+  videoLoop?.stop();
+  videoLoop = null;
   video.pause();
   if (video.srcObject) for (const t of video.srcObject.getTracks()) t.stop();
   video.srcObject = null;
@@ -114,9 +138,8 @@ async function playVideo(setup) {
   }
   source = video;
   $("hint").hidden = true;
-  running = true;
   $("stop").disabled = false;
-  loop();
+  startVideoLoop();
 }
 
 async function loadModel(load, name) {
@@ -128,7 +151,7 @@ async function loadModel(load, name) {
     $("progress-text").textContent = `${name}: ${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ""} MB`;
   };
   try {
-    const next = await load({ backend: "auto", onProgress });
+    const next = await load({ backend: "auto", onProgress, worker: true, onDeviceLost });
     detector?.dispose();
     detector = next;
   } catch (e) {
@@ -137,9 +160,7 @@ async function loadModel(load, name) {
   } finally {
     $("progress-wrap").classList.add("done");
   }
-  const b = $("backend");
-  b.textContent = detector.backend === "webgpu" ? "WebGPU" : "CPU";
-  b.className = `pill ${detector.backend}`;
+  showBackend();
   notice(
     detector.backend === "webgpu"
       ? null
@@ -156,7 +177,19 @@ async function loadModel(load, name) {
   $("model-info").textContent =
     `${name} (${detector.preset}, ${detector.classes.length} classes, input ${detector.inputSize})`;
   Object.assign(demo, { ready: true, backend: detector.backend, threshold: detector.threshold });
-  if (source && !running) await detectOnce(source);
+  if (source && source !== video) await detectOnce(source);
+}
+
+function onDeviceLost() {
+  notice("The GPU device was lost (a driver reset?): the next frame rebuilds the model on a new one.");
+}
+
+/** The backend pill (after a device loss the model may have moved to the CPU). */
+function showBackend() {
+  const b = $("backend");
+  b.textContent = detector.backend === "webgpu" ? "WebGPU" : "CPU";
+  b.className = `pill ${detector.backend}`;
+  demo.backend = detector.backend;
 }
 
 function openFile(file) {
@@ -180,7 +213,8 @@ for (const [id, out, fmt] of [
 ]) {
   $(id).addEventListener("input", () => {
     $(out).textContent = fmt($(id).value);
-    if (source && !running) detectOnce(source);
+    if (videoLoop) startVideoLoop();
+    else if (source && source !== video) detectOnce(source);
   });
 }
 $("pick-image").addEventListener("change", (e) => openFile(e.target.files[0]));
@@ -208,5 +242,6 @@ drop.addEventListener("drop", (e) => {
 
 await init();
 const modelUrl = new URLSearchParams(location.search).get("model") ?? "models/default.vidt";
-await loadModel((o) => Detector.fromUrl(modelUrl, o), modelUrl.split("/").pop());
+// Cached across visits (the Cache API; the file's checksum is checked on every load).
+await loadModel((o) => Detector.fromUrl(modelUrl, { ...o, cache: true }), modelUrl.split("/").pop());
 if (!source) await showImage("../examples/shapes.png");

@@ -107,8 +107,8 @@ test("demo page: loads the model, detects on the sample image, draws boxes", asy
   }
 });
 
-test("demo page without WebGPU: says so and runs on the CPU", async () => {
-  const browser = await launch({ webgpu: false });
+test("demo page without WebGPU: says so and runs on the CPU; the webcam mode shows FPS", async () => {
+  const browser = await launch({ webgpu: false, camera: true });
   try {
     const page = await openPage(browser, `${server.origin}/web/`);
     await waitFrames(page, 1);
@@ -116,6 +116,22 @@ test("demo page without WebGPU: says so and runs on the CPU", async () => {
     assert.equal(await page.locator("#backend").textContent(), "CPU");
     assert.match(await page.locator("#notice").textContent(), /WebGPU is not available/);
     assertFindsTheShapes(await page.evaluate(() => window.demo.detections));
+    // The page stays responsive (the model runs in a worker) and the webcam (Chromium's fake
+    // one) goes through detectVideo: results keep coming, with an FPS figure.
+    await page.locator("#webcam").click();
+    await waitFrames(page, 6);
+    const video = await page.evaluate(() => ({
+      frames: window.demo.frames, fps: window.demo.fps, view: [document.getElementById("view").width, document.getElementById("view").height],
+      size: [document.getElementById("video").videoWidth, document.getElementById("video").videoHeight],
+    }));
+    assert.ok(video.fps > 0, `an FPS figure (${video.fps})`);
+    assert.deepEqual(video.view, video.size, "the canvas shows the camera's frames");
+    assert.match(await page.locator("#stats").textContent(), /latency \d+ ms · [\d.]+ FPS/);
+    await page.locator("#stop").click();
+    const stopped = await page.evaluate(() => window.demo.frames);
+    await new Promise((ok) => setTimeout(ok, 1500));
+    assert.ok((await page.evaluate(() => window.demo.frames)) <= stopped + 1, "Stop stops the loop");
+    console.log(`demo webcam on the CPU: ${video.frames - 1} frames, ${video.fps.toFixed(1)} FPS`);
   } finally {
     await browser.close();
   }
