@@ -30,6 +30,9 @@ pub enum VidtError {
     #[error("{name}: {reason}")]
     Input { name: String, reason: String },
 
+    #[error("cannot download {url}: {reason}")]
+    Download { url: String, reason: String },
+
     #[error("unsupported: {0}")]
     Unsupported(String),
 }

@@ -104,7 +104,9 @@ enum Cmd {
         #[arg(long, default_value = "320x320", value_parser = vidt::bench::parse_size)]
         size: (usize, usize),
     },
-    /// The configuration inferred from a checkpoint and its parameter counts.
+    /// The configuration inferred from a checkpoint and its parameter counts. Model files
+    /// everywhere: a path, an http(s) URL or an official name (`vidt_nano_50` ...
+    /// `vidt_base_150`), downloaded once into VIDT_CACHE (default ~/.cache/vidt).
     Info { weights: PathBuf },
     /// Writes a web model file (`.vidt`): configuration, class names and the tensors inference
     /// uses, checksummed, in float16 (half the download) or float32.
@@ -116,6 +118,7 @@ enum Cmd {
 
 #[derive(Args)]
 struct ForwardArgs {
+    /// A path, an http(s) URL or an official name (`vidt_nano_50`).
     #[arg(long)]
     weights: PathBuf,
     #[arg(long)]
@@ -136,8 +139,9 @@ struct DetectArgs {
     /// (B,H,W) and `target_sizes` (B,2) as (h, w).
     #[arg(long, conflicts_with = "images")]
     tensors: Option<PathBuf>,
-    /// Default: the demo model, models/demo.vidt (a pico ViDT trained on `vidt synth`
-    /// shapes: square, disc, triangle; see README).
+    /// A path, an http(s) URL or an official name (`vidt_nano_50`). Default: the demo model,
+    /// models/demo.vidt (a pico ViDT trained on `vidt synth` shapes: square, disc,
+    /// triangle; see README).
     #[arg(long)]
     weights: Option<PathBuf>,
     /// Minimum score. Default: the model file's recommendation, else 0.5.
@@ -240,7 +244,46 @@ fn print(report: &impl Serialize) -> Result<()> {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Model files given by URL or official name (`vidt_nano_50`) become their cached download
+/// (fetched once, `VIDT_CACHE`); local paths stay as they are.
+fn resolve_models(cmd: &mut Cmd) -> Result<()> {
+    let resolve = |p: &mut PathBuf| -> Result<()> {
+        *p = vidt::io::fetch::resolve(p)?;
+        Ok(())
+    };
+    match cmd {
+        Cmd::Forward(a) => resolve(&mut a.weights)?,
+        Cmd::Info { weights } => resolve(weights)?,
+        Cmd::Export(o) => resolve(&mut o.weights)?,
+        Cmd::Detect(DetectArgs {
+            weights: Some(w), ..
+        })
+        | Cmd::Eval(EvalArgs {
+            weights: Some(w), ..
+        }) => resolve(w)?,
+        Cmd::Train { run, .. } => {
+            if let Some(p) = run
+                .pretrained
+                .as_mut()
+                .filter(|p| *p == Path::new("imagenet"))
+            {
+                *p = PathBuf::from(vidt::official::imagenet_url(&run.preset)?);
+            }
+            for p in [&mut run.init, &mut run.teacher, &mut run.pretrained]
+                .into_iter()
+                .flatten()
+            {
+                resolve(p)?;
+            }
+        }
+        Cmd::Bench(BenchCmd::Model { bench, .. }) => resolve(&mut bench.weights)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn run(mut cli: Cli) -> Result<()> {
+    resolve_models(&mut cli.cmd)?;
     match cli.cmd {
         Cmd::Forward(a) => with_backend!(a.device.device.as_str(), |B, dev| {
             let det = load_detector::<B>(&a.weights, &dev, a.run.reference_ops)?;

@@ -13,7 +13,8 @@ use crate::tensor_map::Dtype;
 /// What to export, and what to change on the way (`vidt export`'s options).
 #[derive(Clone, Debug, clap::Args)]
 pub struct ExportOptions {
-    /// A `.pth`, `.safetensors` (training checkpoint) or `.vidt` file.
+    /// A `.pth`, `.safetensors` (training checkpoint) or `.vidt` file: a path, an http(s) URL or
+    /// an official name (`vidt_nano_50`).
     #[arg(long)]
     pub weights: PathBuf,
     #[arg(long)]

@@ -15,6 +15,8 @@ use crate::tensor_map::TensorMap;
 pub mod classes;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod export;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fetch;
 pub mod model_file;
 #[cfg(not(target_arch = "wasm32"))]
 mod pth;

@@ -37,9 +37,16 @@ pub struct TrainRun {
     /// checkpoint's; another count re-initializes only the class heads (fine-tuning).
     #[arg(long)]
     pub num_classes: Option<usize>,
-    /// Start from these weights (an official checkpoint, or one of ours).
+    /// Start from these weights (an official checkpoint, or one of ours): a path, an http(s)
+    /// URL or an official name (`vidt_nano_50`).
     #[arg(long)]
     pub init: Option<PathBuf>,
+    /// From scratch (with --preset): an ImageNet-pretrained Swin for the backbone, as the
+    /// official recipe: `imagenet` (the official checkpoint of the preset), or a Swin
+    /// classification checkpoint's path or URL. Keys present in both load; ViDT's own parts keep
+    /// their official initialization.
+    #[arg(long, conflicts_with_all = ["init", "resume"])]
+    pub pretrained: Option<PathBuf>,
     /// Continue the run whose checkpoint is in --out.
     #[arg(long)]
     pub resume: bool,
@@ -158,7 +165,13 @@ pub fn starting_point(run: &TrainRun) -> Result<(TrainState, TensorMap)> {
         None => {
             let mut cfg = VidtConfig::preset(&run.preset)?;
             cfg.num_classes = run.num_classes.unwrap_or(cfg.num_classes);
-            let w = crate::official::initial_weights(&cfg, seed);
+            let mut w = crate::official::initial_weights(&cfg, seed);
+            if let Some(p) = &run.pretrained {
+                let swin = TensorMap::from_file(p)?;
+                let report =
+                    crate::official::load_pretrained_swin(&mut w, &swin, &p.display().to_string())?;
+                eprintln!("{report}");
+            }
             (cfg, w)
         }
     };
