@@ -49,10 +49,8 @@ async function run(msg) {
       } finally {
         msg.source?.close?.(); // the transferred ImageBitmap or VideoFrame
       }
-    case "forward": {
-      const out = await detector.forward(msg.input, msg.decoderLayers);
-      return out;
-    }
+    case "forward":
+      return detector.forward(msg.input, msg.decoderLayers);
     case "memory":
       // The worker's own JS heap too, where the browser tells it (Chromium).
       self.gc?.();

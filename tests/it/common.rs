@@ -31,6 +31,28 @@ pub fn scratch_in(tag: &str, name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// A fresh scratch directory `tag-PID` holding `data/`, a synthetic 64x64 dataset of `images`
+/// images, and the path `run/` for a training run's output.
+pub fn synthetic_run(
+    tag: &str,
+    images: usize,
+    seed: u64,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let root = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (data, out) = (root.join("data"), root.join("run"));
+    run_ok(
+        vidt()
+            .args(["synth", "--size", "64x64", "--images"])
+            .arg(images.to_string())
+            .arg("--seed")
+            .arg(seed.to_string())
+            .arg("--out")
+            .arg(&data),
+    );
+    (root, data, out)
+}
+
 pub fn fixtures_dir() -> PathBuf {
     let dir = std::env::var("VIDT_FIXTURES")
         .map(PathBuf::from)

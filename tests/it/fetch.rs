@@ -72,6 +72,13 @@ fn report(json: &str) -> serde_json::Value {
     v
 }
 
+/// A cache folder of this process that does not exist yet.
+fn empty_cache(name: &str) -> PathBuf {
+    let cache = scratch_in("fetch", name);
+    let _ = std::fs::remove_dir_all(&cache);
+    cache
+}
+
 fn files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
@@ -85,8 +92,7 @@ fn files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_url_is_downloaded_once_then_used_offline() {
-    let cache = scratch_in("fetch", "cache-url");
-    let _ = std::fs::remove_dir_all(&cache);
+    let cache = empty_cache("cache-url");
     let (base, count) = server();
     let url = format!("{base}/demo.vidt");
     let local = run_ok(vidt().args(["info", demo_model().to_str().unwrap()]));
@@ -121,8 +127,7 @@ fn a_url_is_downloaded_once_then_used_offline() {
 
 #[test]
 fn a_short_download_or_a_404_is_an_error_and_leaves_nothing() {
-    let cache = scratch_in("fetch", "cache-bad");
-    let _ = std::fs::remove_dir_all(&cache);
+    let cache = empty_cache("cache-bad");
     let (base, _) = server();
 
     let url = format!("{base}/short.vidt");
@@ -152,8 +157,7 @@ fn a_short_download_or_a_404_is_an_error_and_leaves_nothing() {
 
 #[test]
 fn no_network_and_no_cache_names_the_url() {
-    let cache = scratch_in("fetch", "cache-offline");
-    let _ = std::fs::remove_dir_all(&cache);
+    let cache = empty_cache("cache-offline");
     // A port nobody listens on.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -187,8 +191,7 @@ fn official_names_resolve_to_the_official_urls() {
     assert_eq!(official_url("vidt_pico_50"), None);
 
     // A name is looked up in the cache as its URL (seeded here: no internet in tests).
-    let cache = scratch_in("fetch", "cache-names");
-    let _ = std::fs::remove_dir_all(&cache);
+    let cache = empty_cache("cache-names");
     std::fs::create_dir_all(&cache).unwrap();
     let url = official_url("vidt_nano_50").unwrap();
     std::fs::copy(demo_model(), cache.join(cache_file_name(&url))).unwrap();

@@ -84,19 +84,12 @@ fn train(data: &Path, out: &Path, pretrained: &Path) -> std::process::Output {
 
 #[test]
 fn an_imagenet_swin_loads_into_the_backbone() {
-    let root = std::env::temp_dir().join(format!("vidt-pretrained-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let data = root.join("data");
-    run_ok(
-        vidt()
-            .args(["synth", "--size", "64x64", "--images", "2", "--out"])
-            .arg(&data),
-    );
+    let (root, data, out) = synthetic_run("vidt-pretrained", 2, 5);
     let swin = swin_checkpoint();
     let file = root.join("swin.safetensors");
     vidt::io::write_safetensors(&file, &swin, Dtype::F32).unwrap();
 
-    let r = train(&data, &root.join("run"), &file);
+    let r = train(&data, &out, &file);
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(r.status.success(), "{err}");
     let learned = swin.len() - 5;
@@ -107,7 +100,7 @@ fn an_imagenet_swin_loads_into_the_backbone() {
     assert!(err.contains("ignored 5 (head.bias, head.weight, layers.0.blocks.0.attn.relative_position_index, norm.bias, ...)"), "and what not: {err}");
 
     // lr 0: AdamW changes nothing, so the checkpoint's backbone is the file's, bit for bit.
-    let (state, trained) = vidt::train::checkpoint::read_checkpoint(&root.join("run")).unwrap();
+    let (state, trained) = vidt::train::checkpoint::read_checkpoint(&out).unwrap();
     assert_eq!(state.step, 1);
     let mut same = 0;
     for (k, t) in swin.iter() {

@@ -11,28 +11,6 @@ use vidt::train::criterion::Criterion;
 use vidt::train::optim::VidtOptim;
 use vidt::train::step::{Shard, train_step};
 
-/// A fresh scratch directory `tag-PID` holding `data/`, a synthetic 64x64 dataset of `images`
-/// images, and the path `run/` for a training run's output.
-fn synthetic_run(
-    tag: &str,
-    images: usize,
-    seed: u64,
-) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let root = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let (data, out) = (root.join("data"), root.join("run"));
-    run_ok(
-        vidt()
-            .args(["synth", "--size", "64x64", "--images"])
-            .arg(images.to_string())
-            .arg("--seed")
-            .arg(seed.to_string())
-            .arg("--out")
-            .arg(&data),
-    );
-    (root, data, out)
-}
-
 /// `b` synthetic `size`² images (seed 3) as one batch, and their targets.
 fn synthetic_batch(size: usize, b: usize) -> (Vec<f32>, Vec<Target>) {
     let mut rng = vidt::rng::Rng::new(3);

@@ -173,3 +173,17 @@ export function exportModel(weights, out, { dtype = "f32", inputSize, decLayers 
 export function scratch(tag) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `vidt-${tag}-`));
 }
+
+/** The nano fixture checkpoint exported as `m.vidt` in a scratch folder `tag`: the model most
+ *  browser tests serve as /files/model.vidt. */
+export function fixtureModel(tag, options) {
+  return exportModel(fixture("vidt_nano_perturbed.pth"), path.join(scratch(tag), "m.vidt"), options);
+}
+
+/** web/harness.html opened on `server` (in a browser or a browser context), the package
+ *  initialised (`window.vidt`). */
+export async function openHarness(browser, server) {
+  const page = await openPage(browser, `${server.origin}/web/harness.html`);
+  await page.evaluate(() => window.vidtReady);
+  return page;
+}

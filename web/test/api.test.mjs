@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import {
-  ROOT, serve, launch, openPage, fixture, exportModel, scratch, findVidtBin,
+  ROOT, serve, launch, openHarness, fixture, exportModel, scratch, findVidtBin,
 } from "../lib/harness.mjs";
 
 const SIZE = 224;
@@ -28,8 +28,7 @@ before(async () => {
     },
   });
   browser = await launch();
-  page = await openPage(browser, `${server.origin}/web/harness.html`);
-  await page.evaluate(() => window.vidtReady);
+  page = await openHarness(browser, server);
 });
 after(async () => {
   await browser?.close();

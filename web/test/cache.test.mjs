@@ -3,16 +3,12 @@
 // corrupt cached copy is caught by the model file's checksum, deleted and downloaded again.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { serve, launch, openPage, fixture, exportModel, scratch } from "../lib/harness.mjs";
+import { serve, launch, openPage, fixtureModel, openHarness } from "../lib/harness.mjs";
 
 let server, browser;
 
 before(async () => {
-  const model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(scratch("cache"), "m.vidt"), {
-    dtype: "f16",
-  });
-  server = await serve({ extra: { "/files/model.vidt": model } });
+  server = await serve({ extra: { "/files/model.vidt": fixtureModel("cache", { dtype: "f16" }) } });
   browser = await launch();
 });
 after(async () => {
@@ -25,9 +21,8 @@ const downloads = () => server.requests.filter((p) => p === "/files/model.vidt")
 /** Loads the model in a new page of `context` (CPU: the cache is the same on every backend)
  *  and detects once; returns the progress calls and the detections. */
 async function load(context, options) {
-  const page = await openPage(context, `${server.origin}/web/harness.html`);
+  const page = await openHarness(context, server);
   try {
-    await page.evaluate(() => window.vidtReady);
     return await page.evaluate(async (options) => {
       const progress = [];
       const det = await vidt.Detector.fromUrl("/files/model.vidt", {
@@ -89,9 +84,8 @@ test("cache: the second page load downloads nothing; a corrupt entry is fetched 
 });
 
 test("cache: a bad cache option is refused before downloading", async () => {
-  const page = await openPage(browser, `${server.origin}/web/harness.html`);
+  const page = await openHarness(browser, server);
   try {
-    await page.evaluate(() => window.vidtReady);
     const before = downloads();
     const msgs = await page.evaluate(async () => {
       const out = [];

@@ -4,14 +4,12 @@
 // so. The loss is made real: the page destroys the GPUDevice burn created.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { serve, launch, openPage, fixture, exportModel, scratch } from "../lib/harness.mjs";
+import { serve, launch, fixtureModel, openHarness } from "../lib/harness.mjs";
 
 let server, browser;
 
 before(async () => {
-  const model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(scratch("lost"), "m.vidt"));
-  server = await serve({ extra: { "/files/model.vidt": model } });
+  server = await serve({ extra: { "/files/model.vidt": fixtureModel("lost") } });
   browser = await launch();
 });
 after(async () => {
@@ -20,9 +18,8 @@ after(async () => {
 });
 
 test("device loss: rebuilt on a new device, then on the CPU when no adapter is left", async () => {
-  const page = await openPage(browser, `${server.origin}/web/harness.html`);
+  const page = await openHarness(browser, server);
   const r = await page.evaluate(async () => {
-    await window.vidtReady;
     // Every GPUDevice the page creates, so the test can destroy burn's.
     const devices = [];
     const requestDevice = GPUAdapter.prototype.requestDevice;

@@ -4,14 +4,12 @@
 // the WebGPU run is short by default; VIDT_MEMORY_GPU_CALLS=200 runs the full count on a real GPU.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { serve, launch, openPage, fixture, exportModel, scratch } from "../lib/harness.mjs";
+import { serve, launch, fixtureModel, openHarness } from "../lib/harness.mjs";
 
 let server, browser;
 
 before(async () => {
-  const model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(scratch("memory"), "m.vidt"));
-  server = await serve({ extra: { "/files/model.vidt": model } });
+  server = await serve({ extra: { "/files/model.vidt": fixtureModel("memory") } });
   browser = await launch();
 });
 after(async () => {
@@ -20,10 +18,9 @@ after(async () => {
 });
 
 async function run(backend, calls, warmup, inputSize) {
-  const page = await openPage(browser, `${server.origin}/web/harness.html`);
+  const page = await openHarness(browser, server);
   const r = await page.evaluate(
     async ({ backend, calls, warmup, inputSize }) => {
-      await window.vidtReady;
       const det = await vidt.Detector.fromUrl("/files/model.vidt", { backend });
       const w = 120, h = 96;
       const data = new Uint8ClampedArray(w * h * 4).map((_, i) => (i * 37) % 251);

@@ -5,17 +5,14 @@
 // and the worker mode.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { serve, launch, openPage, fixture, exportModel, scratch } from "../lib/harness.mjs";
+import { serve, launch, fixtureModel, openHarness } from "../lib/harness.mjs";
 
 let server, browser, page;
 
 before(async () => {
-  const model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(scratch("video"), "m.vidt"));
-  server = await serve({ extra: { "/files/model.vidt": model } });
+  server = await serve({ extra: { "/files/model.vidt": fixtureModel("video") } });
   browser = await launch();
-  page = await openPage(browser, `${server.origin}/web/harness.html`);
-  await page.evaluate(() => window.vidtReady);
+  page = await openHarness(browser, server);
 });
 after(async () => {
   await browser?.close();
