@@ -194,6 +194,7 @@ where
     for &r in replicas {
         let r = r.clamp(1, batch);
         let ordinals: Vec<u16> = (0..r as u16).collect();
+        crate::backend::check_ordinals(device_name, &ordinals)?;
         let devices = crate::backend::devices::<B>(&default, &ordinals);
         let mut model = crate::official::load::<B>(&weights, &cfg, &devices[0])?;
         let mut optim = VidtOptim::new(&model, 1e-4, 0.1);

@@ -316,6 +316,7 @@ fn run(mut cli: Cli) -> Result<()> {
             device,
             devices,
         } => with_backend!(device.device.as_str(), |B, dev| {
+            backend::check_ordinals(&device.device, &devices)?;
             let devs = backend::devices::<B>(&dev, &devices);
             print(&vidt::train::run::train::<Autodiff<B>>(&run, &devs)?)
         }),

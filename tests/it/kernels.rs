@@ -151,42 +151,47 @@ fn window_kernel_matches_reference_for_every_nano_stage() {
     }
 }
 
-fn check_model(name: &str) {
+/// The whole model on `dev` (our kernels where the backend has them) against the fixture: the
+/// GPU bounds (logits 1e-3, boxes 1e-4; a GPU sums in another order than the float32 CPU).
+pub fn check_model_on<BB: VidtBackend>(name: &str, label: &str, dev: &Device<BB>) {
     let f = fixture(name);
     let w = checkpoint();
     let cfg = vidt::official::infer_config(&w).unwrap();
-    let dev = gpu();
-    let model = vidt::official::load::<W>(&w, &cfg, &dev).unwrap();
+    let model = vidt::official::load::<BB>(&w, &cfg, dev).unwrap();
     let mask = mask_of(&f, "mask");
     let out = model
-        .forward(t(&f, "input", &dev), &mask, Default::default())
+        .forward(t(&f, "input", dev), &mask, Default::default())
         .unwrap();
     assert_close(
-        &format!("{name} wgpu pred_logits"),
+        &format!("{name} {label} pred_logits"),
         out.pred_logits,
         get(&f, "pred_logits"),
         1e-3,
     );
     assert_close(
-        &format!("{name} wgpu pred_boxes"),
+        &format!("{name} {label} pred_boxes"),
         out.pred_boxes,
         get(&f, "pred_boxes"),
         1e-4,
     );
     for (i, (l, b)) in out.aux.into_iter().enumerate() {
         assert_close(
-            &format!("{name} wgpu aux_{i}_pred_logits"),
+            &format!("{name} {label} aux_{i}_pred_logits"),
             l,
             get(&f, &format!("aux_{i}_pred_logits")),
             1e-3,
         );
         assert_close(
-            &format!("{name} wgpu aux_{i}_pred_boxes"),
+            &format!("{name} {label} aux_{i}_pred_boxes"),
             b,
             get(&f, &format!("aux_{i}_pred_boxes")),
             1e-4,
         );
     }
+}
+
+fn check_model(name: &str) {
+    check_model_on::<W>(name, "wgpu", &gpu());
 }
 
 #[test]

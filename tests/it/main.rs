@@ -5,6 +5,7 @@ mod common;
 mod checkpoint;
 mod cli;
 mod criterion;
+mod cuda;
 mod dataset;
 mod demo_model;
 mod distil;
