@@ -1,6 +1,6 @@
 //! From pixels to detections: preprocessing ([`preprocess`]), the high-level [`Detector`]
 //! (a loaded model and one call from a batch to detections), the official post-processing and
-//! NMS ([`postprocess`]) and annotated images (`draw`, native: the browser draws on its canvas).
+//! NMS ([`postprocess`]), ViDT+'s instance masks from its UQR vectors ([`uqr`]) and annotated images (`draw`, native: the browser draws on its canvas).
 
 pub mod detector;
 #[cfg(not(target_arch = "wasm32"))]
@@ -9,6 +9,7 @@ pub mod draw;
 pub mod images;
 pub mod postprocess;
 pub mod preprocess;
+pub mod uqr;
 
 pub use detector::{DetectOptions, Detector, ForwardInput};
 pub use postprocess::{Detection, nms, postprocess};

@@ -21,3 +21,4 @@ mod postprocess;
 mod pretrained;
 mod swin_attention;
 mod train;
+mod uqr_masks;
