@@ -44,6 +44,11 @@ pub struct VidtConfig {
     pub num_classes: usize,
     /// Decoder dropout (training only).
     pub dropout: f64,
+    /// ViDT+ (the official extension): EPFF in place of the per-level input projections, the
+    /// UQR mask-vector head, the IoU-aware head and the token-labeling head. Recognised in a
+    /// checkpoint by its `fusion.*` keys.
+    #[serde(default)]
+    pub plus: bool,
 }
 
 /// The Swin presets of the official code.
@@ -74,6 +79,7 @@ impl VidtConfig {
                 dim_feedforward: 512,
                 num_classes: 91,
                 dropout: 0.1,
+                plus: false,
             });
         }
         let (embed_dim, depths, num_heads, dpr, full) = match short {
@@ -111,7 +117,16 @@ impl VidtConfig {
             dim_feedforward: 1024,
             num_classes: 91,
             dropout: 0.1,
+            plus: false,
         })
+    }
+
+    /// The ViDT+ model of the same backbone and neck, as the official ViDT+ recipe builds it
+    /// (`--det_token_num 300 --epff True --with_vector True --iou_aware True --token_label True`).
+    pub fn plus(mut self) -> Self {
+        self.plus = true;
+        self.det_tokens = 300;
+        self
     }
 
     /// Number of feature levels fed to the decoder (3 backbone stages + the final merge).

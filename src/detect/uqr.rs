@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// The official mask side (`gt_mask_len`).
 pub const MASK_LEN: usize = 128;
-/// The official vector length (`n_keep`).
-pub const N_KEEP: usize = 256;
+/// The official vector length (`n_keep`), the model's vector head width.
+pub use crate::model::plus::N_KEEP;
 
 /// Flat positions (`row * n + col`) of the first `keep` entries of the zigzag scan of an
 /// `n x n` matrix (JPEG order: even anti-diagonals run up, odd ones down), as the official

@@ -64,7 +64,7 @@ impl<B: VidtBackend> GroupNorm<B> {
     }
 }
 
-/// The 3-layer box MLP (ReLU between layers).
+/// The 3-layer MLP of the box heads (and ViDT+'s vector and IoU heads), ReLU between layers.
 #[derive(Module, Debug)]
 pub struct Mlp3<B: VidtBackend> {
     pub layers: Vec<Linear<B>>,
@@ -72,11 +72,16 @@ pub struct Mlp3<B: VidtBackend> {
 
 impl<B: VidtBackend> Mlp3<B> {
     pub fn new(d: usize, d_out: usize, device: &B::Device) -> Self {
+        Self::with_hidden(d, d, d_out, device)
+    }
+
+    /// `d_in -> hidden -> hidden -> d_out`.
+    pub fn with_hidden(d_in: usize, hidden: usize, d_out: usize, device: &B::Device) -> Self {
         Self {
             layers: vec![
-                linear(d, d, true, device),
-                linear(d, d, true, device),
-                linear(d, d_out, true, device),
+                linear(d_in, hidden, true, device),
+                linear(hidden, hidden, true, device),
+                linear(hidden, d_out, true, device),
             ],
         }
     }

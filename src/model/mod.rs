@@ -3,9 +3,11 @@
 //! official state_dict.
 
 pub mod deformable;
+pub mod epff;
 pub mod layers;
 pub mod mask;
 pub mod neck;
+pub mod plus;
 pub mod position;
 pub mod ram;
 pub mod swin;
@@ -40,11 +42,16 @@ pub struct VidtOutput<B: VidtBackend> {
     pub pred_boxes: Tensor<B, 3>,
     /// `(logits, boxes)` of levels 0..k-1 (level 0 = backbone-only detector).
     pub aux: Vec<(Tensor<B, 3>, Tensor<B, 3>)>,
+    /// ViDT+ only (else empty): UQR vectors `(B, Q, 256)` and IoU logits `(B, Q, 1)` of every
+    /// level, the last one the final output's.
+    pub vectors: Vec<Tensor<B, 3>>,
+    pub ious: Vec<Tensor<B, 3>>,
 }
 
 impl<B: VidtBackend> VidtOutput<B> {
     /// The outputs under the names `vidt forward` (and the fixtures) use: `pred_logits`,
-    /// `pred_boxes`, then `aux_{i}_pred_{logits,boxes}`.
+    /// `pred_boxes`, then `aux_{i}_pred_{logits,boxes}`; for ViDT+ also `pred_vectors`,
+    /// `pred_ious` and `aux_{i}_pred_{vectors,ious}`.
     pub fn named(self) -> Vec<(String, Tensor<B, 3>)> {
         let mut v = vec![
             ("pred_logits".to_string(), self.pred_logits),
@@ -53,6 +60,16 @@ impl<B: VidtBackend> VidtOutput<B> {
         for (i, (l, b)) in self.aux.into_iter().enumerate() {
             v.push((format!("aux_{i}_pred_logits"), l));
             v.push((format!("aux_{i}_pred_boxes"), b));
+        }
+        for (name, levels) in [("vectors", self.vectors), ("ious", self.ious)] {
+            let last = levels.len().saturating_sub(1);
+            for (i, t) in levels.into_iter().enumerate() {
+                if i == last {
+                    v.push((format!("pred_{name}"), t));
+                } else {
+                    v.push((format!("aux_{i}_pred_{name}"), t));
+                }
+            }
         }
         v
     }
@@ -142,9 +159,11 @@ impl<B: VidtBackend> Vidt<B> {
         let backbone = self
             .backbone
             .forward(images, mask, opts.keep_intermediates, opts.ops);
+        // Token logits serve the token-labeling loss (training) and parity checks only.
+        let tokens = opts.keep_intermediates || B::ad_enabled(&backbone.det_tgt.device());
         let neck = self
             .neck
-            .forward(backbone.clone(), mask, opts.dec_layers, opts.ops);
+            .forward(backbone.clone(), mask, opts.dec_layers, tokens, opts.ops);
         Ok(VidtTrace { backbone, neck })
     }
 
@@ -158,6 +177,8 @@ impl<B: VidtBackend> Vidt<B> {
             pred_logits,
             pred_boxes,
             aux: logits.into_iter().zip(boxes).collect(),
+            vectors: neck.vectors,
+            ious: neck.ious,
         }
     }
 }

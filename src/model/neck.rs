@@ -1,6 +1,7 @@
 //! The ViDT neck: input/target projections of the backbone outputs and the encoder-free
 //! deformable decoder (6 post-norm layers) with iterative box refinement; heads at every
-//! level give the final and the auxiliary outputs.
+//! level give the final and the auxiliary outputs. ViDT+ replaces the input projections with
+//! EPFF ([`super::epff`]) and adds the vector, IoU and token heads ([`super::plus`]).
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
@@ -8,8 +9,10 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Tensor, TensorData};
 
 use super::deformable::MsDeformAttn;
+use super::epff::Epff;
 use super::layers::{GroupNorm, Mlp3, layer_norm, linear};
 use super::mask::PixelMask;
+use super::plus::{N_KEEP, TokenHead, VECTOR_HIDDEN};
 use super::swin::BackboneOutput;
 use crate::config::VidtConfig;
 use crate::ops::VidtBackend;
@@ -153,8 +156,10 @@ impl<B: VidtBackend> ProjGn<B> {
 /// Everything the neck computes (the per-level heads included).
 #[derive(Clone, Debug)]
 pub struct NeckOutput<B: VidtBackend> {
-    /// Projected levels `(B, H*W, d)`.
+    /// Projected levels `(B, H*W, d)`, in decoder order (ViDT+: coarsest first).
     pub srcs: Vec<Tensor<B, 3>>,
+    /// Their `(H, W)`.
+    pub shapes: Vec<(usize, usize)>,
     pub masks: Vec<PixelMask>,
     /// Projected [DET] tokens `(B, Q, d)` and pos `(1, Q, d)`.
     pub det_tgt: Tensor<B, 3>,
@@ -166,17 +171,28 @@ pub struct NeckOutput<B: VidtBackend> {
     /// Logits `(B, Q, classes)` and boxes `(B, Q, 4)` (cx, cy, w, h) per level.
     pub logits: Vec<Tensor<B, 3>>,
     pub boxes: Vec<Tensor<B, 3>>,
+    /// ViDT+ only (else empty), per level: UQR vectors `(B, Q, 256)` and IoU logits `(B, Q, 1)`.
+    pub vectors: Vec<Tensor<B, 3>>,
+    pub ious: Vec<Tensor<B, 3>>,
+    /// ViDT+, when asked: token-labeling logits `(B, H*W, 91)` per level, in decoder order.
+    pub token_logits: Vec<Tensor<B, 3>>,
 }
 
 #[derive(Module, Debug)]
 pub struct Neck<B: VidtBackend> {
+    /// Vanilla ViDT's per-level projections (empty for ViDT+, which has `fusion`).
     pub input_proj: Vec<ProjGn<B>>,
+    pub fusion: Option<Epff<B>>,
     pub tgt_proj: ProjGn<B>,
     pub query_pos_proj: ProjGn<B>,
     pub reference_points: Linear<B>,
     pub layers: Vec<DecoderLayer<B>>,
     pub class_embed: Vec<Linear<B>>,
     pub bbox_embed: Vec<Mlp3<B>>,
+    /// ViDT+: the UQR head (shared by every level), the IoU-aware heads, the token head.
+    pub vector_embed: Option<Mlp3<B>>,
+    pub iou_embed: Vec<Mlp3<B>>,
+    pub token_head: Option<TokenHead<B>>,
 }
 
 /// `log(x / (1 - x))` with both clamped to eps 1e-5, after clamping x to [0, 1].
@@ -192,12 +208,17 @@ impl<B: VidtBackend> Neck<B> {
     /// parameters not yet loaded ([`crate::official::load`] fills them).
     pub fn new(c: &VidtConfig, device: &B::Device) -> Self {
         let d = c.d_model;
+        let plus = c.plus;
         Self {
-            input_proj: c
-                .level_channels()
-                .into_iter()
-                .map(|ch| ProjGn::new(ch, d, device))
-                .collect(),
+            input_proj: if plus {
+                Vec::new()
+            } else {
+                c.level_channels()
+                    .into_iter()
+                    .map(|ch| ProjGn::new(ch, d, device))
+                    .collect()
+            },
+            fusion: plus.then(|| Epff::new(c, device)),
             tgt_proj: ProjGn::new(c.det_dim(), d, device),
             query_pos_proj: ProjGn::new(d, d, device),
             reference_points: linear(d, 2, true, device),
@@ -210,15 +231,26 @@ impl<B: VidtBackend> Neck<B> {
             bbox_embed: (0..=c.dec_layers)
                 .map(|_| Mlp3::new(d, 4, device))
                 .collect(),
+            vector_embed: plus.then(|| Mlp3::with_hidden(d, VECTOR_HIDDEN, N_KEEP, device)),
+            iou_embed: if plus {
+                (0..=c.dec_layers)
+                    .map(|_| Mlp3::new(d, 1, device))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            token_head: plus.then(|| TokenHead::new(d, device)),
         }
     }
 
-    /// Runs the first `k` decoder layers (all when `None`).
+    /// Runs the first `k` decoder layers (all when `None`); `tokens`: a ViDT+ model computes
+    /// its token-labeling logits too.
     pub fn forward(
         &self,
         bb: BackboneOutput<B>,
         mask: &PixelMask,
         k: Option<usize>,
+        tokens: bool,
         imp: OpImpl,
     ) -> NeckOutput<B> {
         let k = k.unwrap_or(self.layers.len()).min(self.layers.len());
@@ -228,8 +260,17 @@ impl<B: VidtBackend> Neck<B> {
         let mut masks = Vec::new();
         let mut shapes = Vec::new();
         let mut keep = Vec::new();
-        for ((feat, h, w), proj) in bb.features.into_iter().zip(&self.input_proj) {
-            srcs.push(proj.forward(feat));
+        let levels = match &self.fusion {
+            Some(epff) => epff.forward(bb.features),
+            None => bb
+                .features
+                .into_iter()
+                .zip(&self.input_proj)
+                .map(|((feat, h, w), proj)| (proj.forward(feat), h, w))
+                .collect(),
+        };
+        for (src, h, w) in levels {
+            srcs.push(src);
             let m = mask.resize_nearest(h, w);
             keep.extend(m.keep_weights());
             masks.push(m);
@@ -297,8 +338,34 @@ impl<B: VidtBackend> Neck<B> {
             .enumerate()
             .map(|(i, h)| self.class_embed[i].forward(h.clone()))
             .collect();
+        let vectors = match &self.vector_embed {
+            Some(v) => hs.iter().map(|h| v.forward(h.clone())).collect(),
+            None => Vec::new(),
+        };
+        let ious = self
+            .iou_embed
+            .iter()
+            .zip(&hs)
+            .map(|(m, h)| m.forward(h.clone()))
+            .collect();
+        let token_logits = match (&self.token_head, tokens) {
+            (Some(head), true) => {
+                let all = head.forward(memory, &masks);
+                let mut off = 0;
+                shapes
+                    .iter()
+                    .map(|&(h, w)| {
+                        let t = all.clone().slice([0..b, off..off + h * w]);
+                        off += h * w;
+                        t
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         NeckOutput {
             srcs,
+            shapes,
             masks,
             det_tgt,
             det_pos,
@@ -306,6 +373,9 @@ impl<B: VidtBackend> Neck<B> {
             init_reference,
             logits,
             boxes,
+            vectors,
+            ious,
+            token_logits,
         }
     }
 }

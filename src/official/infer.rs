@@ -1,11 +1,11 @@
 //! The configuration of a checkpoint, inferred from its tensors' shapes: stage depths and heads
 //! from the Swin blocks present, the window from the relative-position tables, [DET] tokens,
-//! widths, decoder layers, points and classes. The keys probed are spelled by the table's own
+//! widths, decoder layers, points and classes; ViDT+ from its EPFF keys. The keys probed are spelled by the table's own
 //! helpers ([`super::keys`]).
 
 use super::keys::{
     ATTENTION_WEIGHTS, CLASS_EMBED, DET_POS_EMBED, DET_TOKEN, PATCH_EMBED_PROJ, REL_POS_TABLE,
-    block, block_norm1, decoder_layer, decoder_linear1, decoder_norm1, weight,
+    block, block_norm1, decoder_layer, decoder_linear1, decoder_norm1, epff_layer_rn, weight,
 };
 use crate::config::{PRESETS, SwinConfig, VidtConfig};
 use crate::error::{Result, VidtError};
@@ -102,6 +102,7 @@ pub fn infer_config(w: &TensorMap) -> Result<VidtConfig> {
         dim_feedforward,
         num_classes,
         dropout: 0.1,
+        plus: w.contains(&weight(&epff_layer_rn(0))),
     };
     for p in PRESETS.iter().chain(&["pico"]) {
         let pc = VidtConfig::preset(p)?;

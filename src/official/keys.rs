@@ -11,6 +11,7 @@
 //! remapping rules plus the exceptions.
 
 use crate::config::VidtConfig;
+use crate::model::plus::{N_KEEP, TOKEN_CLASSES, VECTOR_HIDDEN};
 use crate::tensor_map::HostTensor;
 
 /// What the reference does with a tensor.
@@ -111,6 +112,11 @@ pub(crate) const REL_POS_TABLE: &str = "attn.relative_position_bias_table";
 pub(crate) const SAMPLING_OFFSETS: &str = "cross_attn.sampling_offsets";
 pub(crate) const ATTENTION_WEIGHTS: &str = "cross_attn.attention_weights";
 
+/// ViDT+'s EPFF module (`FPNFusionModule.multi_scaler`).
+pub(crate) const EPFF: &str = "fusion.multi_scaler";
+/// The bottleneck width of EPFF's residual convolution units (DPT's).
+pub(crate) const EPFF_UNIT_WIDTH: usize = 64;
+
 pub(crate) fn weight(prefix: &str) -> String {
     format!("{prefix}.weight")
 }
@@ -138,6 +144,11 @@ pub(crate) fn decoder_norm1(i: usize) -> String {
 /// The first FFN layer of a decoder layer (its rows give `dim_feedforward`).
 pub(crate) fn decoder_linear1(i: usize) -> String {
     format!("{}.linear1", decoder_layer(i))
+}
+
+/// EPFF's 1x1 reduction of level `i` (its presence marks a ViDT+ checkpoint).
+pub(crate) fn epff_layer_rn(i: usize) -> String {
+    format!("{EPFF}.layer_{i}_rn")
 }
 
 pub(crate) fn class_embed(i: usize) -> String {
@@ -253,31 +264,148 @@ impl Builder {
         }
     }
 
-    /// The 3-layer box MLP `{key}.layers.{0,1,2}` (PyTorch default init, then the last layer
-    /// zeroed; `first` is box head 0, whose size bias starts at -2).
-    fn box_mlp(&mut self, key: &str, path: &str, d: usize, first: bool) {
-        for l in 0..2 {
+    /// A 3-layer MLP `{key}.layers.{0,1,2}` of widths `in -> hidden -> hidden -> out`: the first
+    /// two PyTorch default-initialized, the last as `last` says (weight, bias).
+    fn mlp3(&mut self, key: &str, path: &str, dims: [usize; 3], last: (Init, Init)) {
+        let [d_in, hidden, d_out] = dims;
+        for (l, i) in [(0, d_in), (1, hidden)] {
             let (k, p) = (format!("{key}.layers.{l}"), format!("{path}.layers.{l}"));
-            self.torch_linear(&k, &p, d, d);
+            self.torch_linear(&k, &p, i, hidden);
         }
-        let bias = if first {
-            Init::BoxSizePrior
-        } else {
-            Init::Zeros
-        };
         let (k, p) = (format!("{key}.layers.2"), format!("{path}.layers.2"));
-        self.linear(&k, &p, (d, 4), (Init::Zeros, bias));
+        self.linear(&k, &p, (hidden, d_out), last);
     }
 
-    /// The box MLP `of.layers.*` registered again as `key.layers.*`.
-    fn box_mlp_alias(&mut self, key: &str, of: &str, d: usize) {
-        for (l, o) in [(0, d), (1, d), (2, 4)] {
-            for (leaf, shape) in [("weight", vec![o, d]), ("bias", vec![o])] {
+    /// The MLP `of.layers.*` registered again as `key.layers.*` (a head shared by every level).
+    fn mlp3_alias(&mut self, key: &str, of: &str, dims: [usize; 3]) {
+        let [d_in, hidden, d_out] = dims;
+        for (l, i, o) in [(0, d_in, hidden), (1, hidden, hidden), (2, hidden, d_out)] {
+            for (leaf, shape) in [("weight", vec![o, i]), ("bias", vec![o])] {
                 let (k, a) = (
                     format!("{key}.layers.{l}.{leaf}"),
                     format!("{of}.layers.{l}.{leaf}"),
                 );
                 self.entry(k, shape, Kind::Alias(a), Init::None, vec![]);
+            }
+        }
+    }
+
+    /// The 3-layer box MLP (PyTorch default init, then the last layer zeroed; `first` is box
+    /// head 0, whose size bias starts at -2).
+    fn box_mlp(&mut self, key: &str, path: &str, d: usize, first: bool) {
+        let bias = if first {
+            Init::BoxSizePrior
+        } else {
+            Init::Zeros
+        };
+        self.mlp3(key, path, [d, d, 4], (Init::Zeros, bias));
+    }
+
+    /// The box MLP `of.layers.*` registered again as `key.layers.*`.
+    fn box_mlp_alias(&mut self, key: &str, of: &str, d: usize) {
+        self.mlp3_alias(key, of, [d, d, 4]);
+    }
+
+    /// A 1x1 convolution `{key}` `[out, in, 1, 1]` with bias -> our Linear at `path`.
+    fn conv1x1(
+        &mut self,
+        key: &str,
+        path: &str,
+        (c_in, c_out): (usize, usize),
+        init: (Init, Init),
+    ) {
+        self.param(
+            weight(key),
+            format!("{path}.weight"),
+            vec![c_out, c_in, 1, 1],
+            Layout::Conv1x1,
+            init.0,
+        );
+        self.param(
+            format!("{key}.bias"),
+            format!("{path}.bias"),
+            vec![c_out],
+            Layout::Same,
+            init.1,
+        );
+    }
+
+    /// DPT's residual convolution unit `{key}.conv{1,2,3}` (1x1 `d -> 64`, 3x3 `64 -> 64`, 1x1
+    /// `64 -> d`, PyTorch's default init) -> ours at `path`; registered only when `path` is
+    /// `None` (the coarsest fusion block's unused unit).
+    fn residual_conv_unit(&mut self, key: &str, path: Option<&str>, d: usize) {
+        let r = EPFF_UNIT_WIDTH;
+        let convs = [("conv1", d, r, 1), ("conv2", r, r, 3), ("conv3", r, d, 1)];
+        for (name, c_in, c_out, k) in convs {
+            let key = format!("{key}.{name}");
+            let u = Init::Uniform {
+                fan_in: c_in * k * k,
+            };
+            match path {
+                Some(p) if k == 1 => {
+                    self.conv1x1(&key, &format!("{p}.{name}"), (c_in, c_out), (u, u))
+                }
+                Some(p) => {
+                    let p = format!("{p}.{name}");
+                    let w = vec![c_out, c_in, k, k];
+                    self.param(weight(&key), format!("{p}.weight"), w, Layout::Same, u);
+                    let b = vec![c_out];
+                    self.param(
+                        format!("{key}.bias"),
+                        format!("{p}.bias"),
+                        b,
+                        Layout::Same,
+                        u,
+                    );
+                }
+                None => {
+                    self.unused(weight(&key), vec![c_out, c_in, k, k]);
+                    self.unused(format!("{key}.bias"), vec![c_out]);
+                }
+            }
+        }
+    }
+}
+
+/// ViDT+'s EPFF (`FPNFusionModule`), coarsest level first as the official code registers it:
+/// per level the 1x1 reduction and GroupNorm, then the fusion block (smoothing after the
+/// upsampling and two residual units; the coarsest level's block only runs its second unit).
+fn epff(t: &mut Builder, c: &VidtConfig) {
+    let d = c.d_model;
+    let channels = c.level_channels();
+    let top = channels.len() - 1;
+    for (i, &ch) in channels.iter().enumerate().rev() {
+        let p = "neck.fusion";
+        t.conv1x1(
+            &epff_layer_rn(i),
+            &format!("{p}.layer_rn.{i}"),
+            (ch, d),
+            (Init::Xavier, Init::Zeros),
+        );
+        let k = format!("{EPFF}.p_norm_{i}");
+        for (leaf, init) in [("weight", Init::Ones), ("bias", Init::Zeros)] {
+            let (key, path) = (format!("{k}.{leaf}"), format!("{p}.p_norm.{i}.{leaf}"));
+            t.param(key, path, vec![d], Layout::Same, init);
+        }
+        let k = format!("{EPFF}.refinenet_{i}");
+        let u = Init::Uniform { fan_in: d };
+        if i == top {
+            t.unused(weight(&format!("{k}.smoothing")), vec![d, d, 1, 1]);
+            t.unused(format!("{k}.smoothing.bias"), vec![d]);
+            t.residual_conv_unit(&format!("{k}.resConfUnit1"), None, d);
+            let path = format!("{p}.coarsest");
+            t.residual_conv_unit(&format!("{k}.resConfUnit2"), Some(&path), d);
+        } else {
+            let b = format!("{p}.refinenet.{i}");
+            t.conv1x1(
+                &format!("{k}.smoothing"),
+                &format!("{b}.smoothing"),
+                (d, d),
+                (u, u),
+            );
+            for unit in [1, 2] {
+                let (key, path) = (format!("{k}.resConfUnit{unit}"), format!("{b}.unit{unit}"));
+                t.residual_conv_unit(&key, Some(&path), d);
             }
         }
     }
@@ -373,6 +501,30 @@ pub fn table(c: &VidtConfig) -> Vec<Entry> {
         (d, 2),
         (Init::Xavier, Init::Uniform { fan_in: d }),
     );
+    if c.plus {
+        // The token-labeling head (its weights xavier, as every transformer matrix).
+        let p = "neck.token_head";
+        let bias = Init::Uniform { fan_in: d };
+        t.linear(
+            "transformer.enc_output",
+            &format!("{p}.enc_output"),
+            (d, d),
+            (Init::Xavier, bias),
+        );
+        t.layer_norm(
+            "transformer.enc_output_norm",
+            &format!("{p}.enc_output_norm"),
+            d,
+        );
+        let classes = (d, TOKEN_CLASSES);
+        let init = (Init::Xavier, Init::FocalPrior);
+        t.linear(
+            "transformer.token_embed",
+            &format!("{p}.token_embed"),
+            classes,
+            init,
+        );
+    }
     for i in 0..heads_out {
         let u = Init::Uniform { fan_in: d };
         t.linear(
@@ -391,16 +543,40 @@ pub fn table(c: &VidtConfig) -> Vec<Entry> {
         );
     }
     backbone(&mut t, c);
-    for (i, ch) in c.level_channels().into_iter().enumerate() {
-        t.proj_gn(
-            &format!("input_proj.{i}"),
-            &format!("neck.input_proj.{i}"),
-            ch,
-            d,
+    if c.plus {
+        // The UQR head: one MLP shared by every level (registered once per level), its last
+        // layer zeroed and its bias from the third coefficient on at -2, as the official init.
+        let dims = [d, VECTOR_HIDDEN, N_KEEP];
+        t.mlp3(
+            "vector_embed.0",
+            "neck.vector_embed",
+            dims,
+            (Init::Zeros, Init::BoxSizePrior),
         );
+        for i in 1..heads_out {
+            t.mlp3_alias(&format!("vector_embed.{i}"), "vector_embed.0", dims);
+        }
+        epff(&mut t, c);
+    } else {
+        for (i, ch) in c.level_channels().into_iter().enumerate() {
+            t.proj_gn(
+                &format!("input_proj.{i}"),
+                &format!("neck.input_proj.{i}"),
+                ch,
+                d,
+            );
+        }
     }
     t.proj_gn("tgt_proj", "neck.tgt_proj", c.det_dim(), d);
     t.proj_gn("query_pos_proj", "neck.query_pos_proj", d, d);
+    if c.plus {
+        // The IoU-aware head: one per level (box refinement clones it), PyTorch's default init.
+        let u = Init::Uniform { fan_in: d };
+        for i in 0..heads_out {
+            let (k, p) = (format!("iou_embed.{i}"), format!("neck.iou_embed.{i}"));
+            t.mlp3(&k, &p, [d, d, 1], (u, u));
+        }
+    }
     t.v
 }
 
@@ -605,8 +781,25 @@ mod tests {
 
     #[test]
     fn every_key_once_and_every_path_once() {
-        let c = VidtConfig::preset("nano").unwrap();
-        let t = table(&c);
+        for c in [
+            VidtConfig::preset("nano").unwrap(),
+            VidtConfig::preset("nano").unwrap().plus(),
+        ] {
+            every_key_once(&c);
+        }
+    }
+
+    #[test]
+    fn plus_nano_counts_the_official_parameters() {
+        // `sum(p.numel() for p in model.parameters())` of the official ViDT+ nano with 300
+        // [DET] tokens (fixtures.json), and its 631 state_dict keys.
+        let c = VidtConfig::preset("nano").unwrap().plus();
+        assert_eq!(parameter_count(&c), 17_822_727);
+        assert_eq!(table(&c).len(), 631);
+    }
+
+    fn every_key_once(c: &VidtConfig) {
+        let t = table(c);
         let keys: std::collections::HashSet<&str> = t.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys.len(), t.len());
         let paths: Vec<&str> = t

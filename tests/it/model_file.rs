@@ -188,6 +188,7 @@ fn tiny_config() -> VidtConfig {
         dim_feedforward: 16,
         num_classes: 3,
         dropout: 0.1,
+        plus: false,
     }
 }
 

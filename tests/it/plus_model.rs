@@ -1,0 +1,121 @@
+#![cfg(feature = "flex")]
+//! ViDT+ forward parity on the CPU backend against the official implementation
+//! (`fixture_plus_nano_perturbed` from `vidt_plus_nano_perturbed_f16`): the configuration
+//! inferred from the checkpoint's keys, the EPFF outputs level by level, the token-labeling
+//! logits, then logits, boxes, UQR vectors and IoU logits of every level.
+
+use crate::common::*;
+use burn::tensor::{Tensor, TensorData};
+use vidt::model::{ForwardOptions, Vidt};
+
+const CHECKPOINT: &str = "vidt_plus_nano_perturbed_f16.safetensors";
+const FIXTURE: &str = "fixture_plus_nano_perturbed.safetensors";
+/// The bounds for the final outputs (float32 reference on CPU).
+const TOL_LOGITS: f32 = 1e-4;
+const TOL_BOXES: f32 = 1e-5;
+const TOL_VECTORS: f32 = 1e-4;
+const TOL_IOUS: f32 = 1e-4;
+/// Intermediates, relative to the tensor's magnitude (as the vanilla parity test).
+const TOL_REL: f32 = 2e-5;
+
+fn model() -> (Vidt<B>, burn::tensor::Device<B>) {
+    let w = fixture(CHECKPOINT);
+    let cfg = vidt::official::infer_config(&w).expect("config");
+    assert!(cfg.plus, "the ViDT+ checkpoint is not recognised as ViDT+");
+    assert_eq!(cfg.det_tokens, 300);
+    assert_eq!(cfg.preset.as_deref(), Some("swin_nano"));
+    assert_eq!(vidt::official::parameter_count(&cfg), 17_822_727);
+    let dev = cpu();
+    (vidt::official::load(&w, &cfg, &dev).expect("load"), dev)
+}
+
+#[test]
+fn plus_nano_matches_the_reference_level_by_level() {
+    let f = fixture(FIXTURE);
+    let (m, dev) = model();
+    let x = get(&f, "input");
+    let x = Tensor::<B, 4>::from_data(TensorData::new(x.data.clone(), x.shape.clone()), &dev);
+    let mask = mask_of(&f, "mask");
+    let opts = ForwardOptions {
+        keep_intermediates: true,
+        ..Default::default()
+    };
+    let nk = m.forward_traced(x, &mask, opts).expect("forward").neck;
+    let b = mask.batch;
+
+    assert_eq!(nk.srcs.len(), 4);
+    for (l, (src, &(h, w))) in nk.srcs.iter().zip(&nk.shapes).enumerate() {
+        let r = get(&f, &format!("neck_src_{l}"));
+        let c = src.dims()[2];
+        assert_close(
+            &format!("neck_src_{l} (EPFF)"),
+            src.clone().swap_dims(1, 2).reshape([b, c, h, w]),
+            r,
+            TOL_REL * max_abs(r).max(1.0),
+        );
+    }
+    assert_eq!(nk.token_logits.len(), 4);
+    for (l, (t, &(h, w))) in nk.token_logits.iter().zip(&nk.shapes).enumerate() {
+        let r = get(&f, &format!("token_logits_{l}"));
+        let c = t.dims()[2];
+        assert_close(
+            &format!("token_logits_{l}"),
+            t.clone().reshape([b, h, w, c]),
+            r,
+            TOL_REL * max_abs(r).max(1.0),
+        );
+    }
+
+    let levels = nk.logits.len();
+    assert_eq!(levels, 7);
+    assert_eq!((nk.vectors.len(), nk.ious.len()), (7, 7));
+    for i in 0..levels {
+        let name = |what: &str| {
+            if i == levels - 1 {
+                format!("pred_{what}")
+            } else {
+                format!("aux_{i}_pred_{what}")
+            }
+        };
+        let checks = [
+            ("logits", &nk.logits[i], TOL_LOGITS),
+            ("boxes", &nk.boxes[i], TOL_BOXES),
+            ("vectors", &nk.vectors[i], TOL_VECTORS),
+            ("ious", &nk.ious[i], TOL_IOUS),
+        ];
+        for (what, t, tol) in checks {
+            let key = name(what);
+            assert_close(&key, t.clone(), get(&f, &key), tol);
+        }
+    }
+}
+
+/// `named()` (what `vidt forward` writes) carries the ViDT+ outputs under the fixture's names.
+#[test]
+fn plus_outputs_are_named_as_the_fixture() {
+    let f = fixture(FIXTURE);
+    let (m, dev) = model();
+    let x = get(&f, "input");
+    let x = Tensor::<B, 4>::from_data(TensorData::new(x.data.clone(), x.shape.clone()), &dev);
+    let out = m
+        .forward(x, &mask_of(&f, "mask"), ForwardOptions::default())
+        .expect("forward");
+    let named = out.named();
+    assert_eq!(named.len(), 28);
+    for (name, t) in named {
+        assert_close(&format!("named {name}"), t, get(&f, &name), TOL_LOGITS);
+    }
+}
+
+/// `vidt info` on the ViDT+ checkpoint: recognised, every key known, the official count.
+#[test]
+fn info_knows_every_plus_key() {
+    let stdout = run_ok(vidt().arg("info").arg(fixture_path(CHECKPOINT)));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["config"]["plus"], true);
+    assert_eq!(v["config"]["det_tokens"], 300);
+    assert_eq!(v["parameters"], 17_822_727);
+    assert_eq!(v["parameters_in_file"], 17_822_727);
+    assert_eq!(v["keys"], 631);
+    assert_eq!(v["unknown_keys"].as_array().unwrap().len(), 0);
+}
