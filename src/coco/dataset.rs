@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::masks::InstanceMasks;
 use crate::boxes::xyxy_to_normalized_cxcywh;
 use crate::error::{Result, VidtError};
 
@@ -16,6 +17,8 @@ use crate::error::{Result, VidtError};
 pub struct Target {
     pub labels: Vec<usize>,
     pub boxes: Vec<[f32; 4]>,
+    /// Instance masks (ViDT+ training), when the data has them.
+    pub masks: Option<InstanceMasks>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,6 +78,7 @@ impl Sample {
                 .iter()
                 .map(|&b| xyxy_to_normalized_cxcywh(b, w, h))
                 .collect(),
+            masks: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod dataset;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
+pub mod masks;
 pub mod synth;
 
 pub use dataset::Target;
@@ -12,3 +13,4 @@ pub use dataset::Target;
 pub use dataset::{CocoFile, Dataset, Sample};
 #[cfg(not(target_arch = "wasm32"))]
 pub use eval::{CocoDetection, CocoStats, evaluate};
+pub use masks::InstanceMasks;

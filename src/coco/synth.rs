@@ -49,6 +49,7 @@ pub fn target(objects: &[Object], width: u32, height: u32) -> Target {
             .iter()
             .map(|o| xyxy_to_normalized_cxcywh(o.bbox, w, h))
             .collect(),
+        masks: None,
     }
 }
 

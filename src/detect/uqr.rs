@@ -39,8 +39,8 @@ pub fn zigzag(n: usize, keep: usize) -> Vec<usize> {
     out
 }
 
-/// Decodes UQR vectors into binary `n x n` masks (the zigzag table and the DCT basis computed
-/// once).
+/// Decodes UQR vectors into binary `n x n` masks, and encodes masks into vectors (training
+/// targets); the zigzag table and the DCT basis are computed once.
 pub struct MaskDecoder {
     n: usize,
     table: Vec<usize>,
@@ -87,6 +87,34 @@ impl MaskDecoder {
     /// The mask side.
     pub fn side(&self) -> usize {
         self.n
+    }
+
+    /// The training target of an `n x n` binary mask (row-major, nonzero = 1): its orthonormal
+    /// 2-D DCT-II (as `cv2.dct`), the first `keep` coefficients in zigzag order. f64 inside.
+    pub fn encode(&self, mask: &[u8]) -> Vec<f32> {
+        let (n, b) = (self.n, self.band);
+        // Columns first: t[y][l] = sum_x mask[y][x] basis[l][x], for the band's l only.
+        let mut t = vec![0f64; n * b];
+        for y in 0..n {
+            let row = &mask[y * n..(y + 1) * n];
+            for l in 0..b {
+                let basis = &self.basis[l * n..(l + 1) * n];
+                t[y * b + l] = row
+                    .iter()
+                    .zip(basis)
+                    .filter(|(m, _)| **m != 0)
+                    .map(|(_, &v)| v)
+                    .sum();
+            }
+        }
+        self.table
+            .iter()
+            .map(|&p| {
+                let (k, l) = (p / n, p % n);
+                let basis = &self.basis[k * n..(k + 1) * n];
+                (0..n).map(|y| basis[y] * t[y * b + l]).sum::<f64>() as f32
+            })
+            .collect()
     }
 
     /// One vector (at most `keep` coefficients, zigzag order) to its `n x n` mask, row-major,
@@ -281,6 +309,11 @@ mod tests {
             }
         }
         let vector: Vec<f32> = zigzag(n, n * n).iter().map(|&p| coef[p] as f32).collect();
+        // The separable encoder gives the same coefficients.
+        let bits: Vec<u8> = disc.iter().map(|&v| v as u8).collect();
+        for (k, (a, b)) in d.encode(&bits).iter().zip(&vector).enumerate() {
+            assert!((a - b).abs() < 1e-5, "coefficient {k}: {a} vs {b}");
+        }
         let mask = d.decode(&vector);
         let wrong = mask
             .iter()

@@ -107,6 +107,7 @@ mod tests {
                 [0.7, 0.4, 0.4, 0.8],
                 [0.88, 0.9, 0.16, 0.2],
             ],
+            masks: None,
         };
         let (out, k) = crop_image(&img, t, 0, 0, 70, 35);
         assert_eq!((out.width(), out.height()), (70, 35));
@@ -140,6 +141,7 @@ mod tests {
             let t = Target {
                 labels: vec![1],
                 boxes: vec![[0.5, 0.5, 0.9, 0.9]],
+                masks: None,
             };
             let (out, t) = augment(img, t, &scales, 1333, Some(&c), &mut rng);
             let short = out.width().min(out.height()) as usize;

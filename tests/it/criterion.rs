@@ -21,6 +21,7 @@ fn targets(f: &vidt::TensorMap) -> Vec<Target> {
                 .chunks(4)
                 .map(|c| [c[0], c[1], c[2], c[3]])
                 .collect(),
+            masks: None,
         })
         .collect()
 }
@@ -129,6 +130,7 @@ fn matcher_equals_brute_force() {
                     ]
                 })
                 .collect(),
+            masks: None,
         };
         let cost = m.cost(&logits, &boxes, c, &t);
         let (src, tgt) = m

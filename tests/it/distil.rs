@@ -170,6 +170,7 @@ fn gradients_reach_the_student_only() {
         Target {
             labels: vec![1],
             boxes: vec![[0.5, 0.5, 0.2, 0.3]],
+            masks: None,
         };
         2
     ];
