@@ -37,6 +37,8 @@ function draw(src, dets) {
   const line = Math.max(2, Math.round(Math.min(w, h) / 160));
   ctx.font = `${Math.max(12, 4 * line + 4)}px system-ui, sans-serif`;
   ctx.textBaseline = "top";
+  // ViDT+ masks first, half-transparent in the box's colour, under every outline and tag.
+  for (const d of dets) if (d.mask && d.mask.width > 0) drawMask(d.mask, PALETTE[d.labelId % PALETTE.length]);
   for (const d of dets) {
     const { xmin, ymin, xmax, ymax } = d.box;
     const color = PALETTE[d.labelId % PALETTE.length];
@@ -52,6 +54,18 @@ function draw(src, dets) {
     ctx.fillStyle = "#000";
     ctx.fillText(text, xmin + 3, ty + 3);
   }
+}
+
+/** One mask (the bitmap of its extent) tinted over the frame: 50% of `color`. */
+function drawMask(m, color) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+  const px = new ImageData(m.width, m.height);
+  for (let i = 0; i < m.data.length; i++) {
+    if (m.data[i]) px.data.set([r, g, b, 128], i * 4);
+  }
+  const tile = new OffscreenCanvas(m.width, m.height);
+  tile.getContext("2d").putImageData(px, 0, 0);
+  ctx.drawImage(tile, m.x, m.y);
 }
 
 /** Shows one result: the frame with its boxes, the latency and the FPS. For a video the FPS

@@ -4,6 +4,7 @@
 use burn::tensor::TensorData;
 
 use super::postprocess::{Detection, nms, postprocess};
+use super::uqr::{MaskDecoder, detection_mask};
 use crate::config::VidtConfig;
 use crate::defaults;
 use crate::error::{Result, VidtError};
@@ -174,18 +175,22 @@ impl<B: VidtBackend> Detector<B> {
         let out = self.forward(images, shape, mask, opts.dec_layers)?;
         let logits = read(out.pred_logits)?;
         let boxes = read(out.pred_boxes)?;
-        Ok(self.decode(&logits, &boxes, sizes, opts))
+        let vectors = out.vectors.last().cloned().map(read).transpose()?;
+        Ok(self.decode(&logits, &boxes, vectors.as_deref(), sizes, opts))
     }
 
-    /// Post-processing of read-back outputs (shared with the async browser path).
+    /// Post-processing of read-back outputs (shared with the async browser path); with a
+    /// ViDT+ model's final UQR `vectors` `(B, Q, 256)`, each kept detection gets its mask.
     pub fn decode(
         &self,
         logits: &[f32],
         boxes: &[f32],
+        vectors: Option<&[f32]>,
         sizes: &[(usize, usize)],
         opts: DetectOptions,
     ) -> Vec<Vec<Detection>> {
         let (q, c) = (self.config.det_tokens, self.config.num_classes);
+        let decoder = vectors.map(|_| MaskDecoder::default());
         sizes
             .iter()
             .enumerate()
@@ -201,10 +206,20 @@ impl<B: VidtBackend> Detector<B> {
                 .into_iter()
                 .filter(|d| d.score >= opts.threshold)
                 .collect();
-                match opts.nms_iou {
+                let mut dets = match opts.nms_iou {
                     Some(t) => nms(dets, t),
                     None => dets,
+                };
+                if let (Some(v), Some(dec)) = (vectors, &decoder) {
+                    let k = v.len() / (sizes.len() * q);
+                    for d in &mut dets {
+                        let vector = &v[(bi * q + d.query) * k..(bi * q + d.query + 1) * k];
+                        let (rle, mask) = detection_mask(dec, vector, d.bbox, size);
+                        d.segmentation = Some(rle);
+                        d.mask = Some(mask);
+                    }
                 }
+                dets
             })
             .collect()
     }

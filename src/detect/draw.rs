@@ -7,6 +7,7 @@ use font8x8::UnicodeFonts;
 use image::{Rgb, RgbImage};
 
 use super::postprocess::Detection;
+use super::uqr::BoxMask;
 
 /// Outline width and glyph scale for an image: the demo page's `max(2, min(w, h) / 160)`.
 fn line_width(img: &RgbImage) -> i64 {
@@ -25,9 +26,14 @@ pub fn tag_text(d: &Detection) -> String {
     format!("{} {:.0}%", d.label, d.score * 100.0)
 }
 
-/// Draws every detection: outline, then its tag.
+/// Draws every detection: its mask (ViDT+) tinted in the box's colour, outline, then its tag.
 pub fn annotate(img: &mut RgbImage, dets: &[Detection]) {
     let line = line_width(img);
+    for d in dets {
+        if let Some(m) = &d.mask {
+            tint(img, m, label_color(d.label_id));
+        }
+    }
     for d in dets {
         let color = label_color(d.label_id);
         let [x0, y0, x1, y1] = d.bbox.map(|v| v as i64);
@@ -47,6 +53,20 @@ pub fn annotate(img: &mut RgbImage, dets: &[Detection]) {
             scale(line),
             Rgb([0, 0, 0]),
         );
+    }
+}
+
+/// Half-transparent `color` over the mask's pixels (as the demo page's 50% fill).
+fn tint(img: &mut RgbImage, m: &BoxMask, color: Rgb<u8>) {
+    for y in m.y..(m.y + m.height).min(img.height() as usize) {
+        for x in m.x..(m.x + m.width).min(img.width() as usize) {
+            if m.contains(x, y) {
+                let p = img.get_pixel_mut(x as u32, y as u32);
+                for (c, &k) in p.0.iter_mut().zip(&color.0) {
+                    *c = ((*c as u16 + k as u16) / 2) as u8;
+                }
+            }
+        }
     }
 }
 
@@ -119,7 +139,32 @@ mod tests {
             label: label.into(),
             bbox,
             query: 0,
+            segmentation: None,
+            mask: None,
         }
+    }
+
+    #[test]
+    fn a_mask_is_tinted_half_way_to_the_box_colour_and_only_its_pixels() {
+        let white = Rgb([255, 255, 255]);
+        let mut img = RgbImage::from_pixel(120, 100, white);
+        let mut d = det("disc", 0.9, [20.0, 20.0, 80.0, 80.0]);
+        let full: Vec<u8> = (0..100 * 120)
+            .map(|p| {
+                let (y, x) = ((p / 120) as f32 - 50.0, (p % 120) as f32 - 50.0);
+                (x * x + y * y < 400.0) as u8
+            })
+            .collect();
+        d.mask = Some(BoxMask::from_image(&full, (100, 120)));
+        annotate(&mut img, std::slice::from_ref(&d));
+        let c = label_color(3);
+        let half = Rgb(c.0.map(|k| ((255 + k as u16) / 2) as u8));
+        assert_eq!(*img.get_pixel(50, 50), half, "inside the mask");
+        assert_eq!(
+            *img.get_pixel(30, 30),
+            white,
+            "in the box, outside the mask"
+        );
     }
 
     #[test]

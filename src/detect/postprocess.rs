@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::uqr::{BoxMask, Rle};
 use crate::boxes::{cxcywh_to_xyxy, iou};
 
 /// One detection in original-image pixels.
@@ -18,6 +19,12 @@ pub struct Detection {
     /// The [DET] token (query) it came from.
     #[serde(skip)]
     pub query: usize,
+    /// ViDT+: the instance mask as COCO RLE over the whole image (what `vidt detect` writes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segmentation: Option<Rle>,
+    /// ViDT+: the same mask as a bitmap of its extent (for drawing and the browser).
+    #[serde(skip)]
+    pub mask: Option<BoxMask>,
 }
 
 /// Greedy class-wise non-maximum suppression of detections sorted by descending score: a
@@ -83,6 +90,8 @@ pub fn postprocess(
                 label: label_name(label, names),
                 bbox,
                 query: q,
+                segmentation: None,
+                mask: None,
             }
         })
         .collect()
@@ -99,6 +108,8 @@ mod tests {
             label: String::new(),
             bbox,
             query: 0,
+            segmentation: None,
+            mask: None,
         }
     }
 

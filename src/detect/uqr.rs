@@ -214,6 +214,65 @@ pub fn paste_mask(
     out
 }
 
+/// An instance mask in image pixels as the bitmap of its extent (the tight box of its ones;
+/// everything outside is 0): `data` is `width * height`, row-major, from pixel `(x, y)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BoxMask {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}
+
+impl BoxMask {
+    /// The extent of an `h x w` image mask's ones (empty: 0 x 0 at the origin).
+    pub fn from_image(mask: &[u8], (h, w): (usize, usize)) -> Self {
+        let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                if mask[y * w + x] != 0 {
+                    (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+                }
+            }
+        }
+        if x1 <= x0 {
+            return Self::default();
+        }
+        let data = (y0..y1)
+            .flat_map(|y| mask[y * w + x0..y * w + x1].iter().copied())
+            .collect();
+        Self {
+            x: x0,
+            y: y0,
+            width: x1 - x0,
+            height: y1 - y0,
+            data,
+        }
+    }
+
+    /// Whether image pixel `(x, y)` is in the mask.
+    pub fn contains(&self, x: usize, y: usize) -> bool {
+        x >= self.x
+            && y >= self.y
+            && x < self.x + self.width
+            && y < self.y + self.height
+            && self.data[(y - self.y) * self.width + (x - self.x)] != 0
+    }
+}
+
+/// The official post-processing's mask of one detection: its vector decoded, pasted into the
+/// `(h, w)` image at `bbox` (threshold 0.5); as RLE and as the bitmap of its extent.
+pub fn detection_mask(
+    decoder: &MaskDecoder,
+    vector: &[f32],
+    bbox: [f32; 4],
+    size: (usize, usize),
+) -> (Rle, BoxMask) {
+    let image = paste_mask(&decoder.decode(vector), decoder.side(), bbox, size, 0.5);
+    (rle_encode(&image, size), BoxMask::from_image(&image, size))
+}
+
 /// A binary mask as COCO run-length encoding: `size` = `[height, width]`, `counts` the
 /// compressed string of pycocotools (column-major runs, the first of zeros).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,9 +324,71 @@ pub fn rle_encode(mask: &[u8], (h, w): (usize, usize)) -> Rle {
     }
 }
 
+impl Rle {
+    /// pycocotools' `decode` (`rleFrString` + `rleDecode`): the `h x w` mask, row-major; an
+    /// error names what is wrong with a malformed string.
+    pub fn decode(&self) -> Result<Vec<u8>, String> {
+        let [h, w] = self.size;
+        let bytes = self.counts.as_bytes();
+        let mut runs: Vec<i64> = Vec::new();
+        let mut p = 0;
+        while p < bytes.len() {
+            let (mut x, mut k) = (0i64, 0);
+            loop {
+                let Some(c) = bytes.get(p).map(|&b| b as i64 - 48) else {
+                    return Err(format!("counts end inside a run at byte {p}"));
+                };
+                if !(0..64).contains(&c) || k > 12 {
+                    return Err(format!("byte {p} of counts is not an RLE digit"));
+                }
+                x |= (c & 0x1f) << (5 * k);
+                p += 1;
+                k += 1;
+                if c & 0x20 == 0 {
+                    if c & 0x10 != 0 {
+                        x |= -1i64 << (5 * k);
+                    }
+                    break;
+                }
+            }
+            if runs.len() > 2 {
+                x += runs[runs.len() - 2];
+            }
+            runs.push(x);
+        }
+        if runs.iter().any(|&r| r < 0) || runs.iter().sum::<i64>() != (h * w) as i64 {
+            return Err(format!("runs do not cover the {h}x{w} mask"));
+        }
+        let mut out = vec![0u8; h * w];
+        let mut at = 0usize;
+        for (i, &r) in runs.iter().enumerate() {
+            for q in at..at + r as usize {
+                // Column-major position q: row q % h, column q / h.
+                out[(q % h) * w + q / h] = (i % 2) as u8;
+            }
+            at += r as usize;
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rle_decode_inverts_encode() {
+        let mut rng = crate::rng::Rng::new(9);
+        for (h, w) in [(1, 1), (3, 5), (37, 41), (64, 3)] {
+            let m: Vec<u8> = (0..h * w).map(|_| (rng.unit() < 0.4) as u8).collect();
+            assert_eq!(rle_encode(&m, (h, w)).decode().unwrap(), m, "{h}x{w}");
+        }
+        let bad = Rle {
+            size: [2, 2],
+            counts: "0".into(),
+        };
+        assert!(bad.decode().is_err());
+    }
 
     #[test]
     fn zigzag_is_the_official_table() {

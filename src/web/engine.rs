@@ -286,7 +286,14 @@ async fn detect_on<B: VidtBackend>(
     let out = d.forward(&batch.data, batch.shape, &batch.mask, opts.dec_layers)?;
     let logits = read_async(out.pred_logits).await?;
     let boxes = read_async(out.pred_boxes).await?;
-    Ok(d.decode(&logits, &boxes, &[(h, w)], opts).remove(0))
+    let vectors = match out.vectors.last() {
+        Some(v) => Some(read_async(v.clone()).await?),
+        None => None,
+    };
+    Ok(
+        d.decode(&logits, &boxes, vectors.as_deref(), &[(h, w)], opts)
+            .remove(0),
+    )
 }
 
 async fn forward_on<B: VidtBackend>(

@@ -36,6 +36,9 @@ export interface Detection {
   label: string;
   labelId: number;
   box: { xmin: number; ymin: number; xmax: number; ymax: number };
+  /** ViDT+ models only: the instance mask, the bitmap (1 = inside) of its extent
+   *  (`x`, `y`, `width`, `height` in source pixels; row-major, `width * height` bytes). */
+  mask?: { x: number; y: number; width: number; height: number; data: Uint8Array };
 }
 /** Options of `Detector.detect`. */
 export interface DetectOptions {

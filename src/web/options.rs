@@ -151,6 +151,19 @@ pub(super) struct JsDetection {
     label_id: usize,
     #[serde(rename = "box")]
     bbox: JsBox,
+    /// ViDT+ models: the instance mask, as the bitmap of its extent in source pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mask: Option<JsMask>,
+}
+
+#[derive(Serialize)]
+struct JsMask {
+    x: usize,
+    y: usize,
+    width: usize,
+    height: usize,
+    /// A `Uint8Array` (bytes serialize to one), 1 inside the mask.
+    data: serde_bytes::ByteBuf,
 }
 
 #[derive(Serialize)]
@@ -174,6 +187,13 @@ impl From<Detection> for JsDetection {
                 xmax,
                 ymax,
             },
+            mask: d.mask.map(|m| JsMask {
+                x: m.x,
+                y: m.y,
+                width: m.width,
+                height: m.height,
+                data: serde_bytes::ByteBuf::from(m.data),
+            }),
         }
     }
 }

@@ -238,3 +238,24 @@ fn cli_forward_on_wgpu_matches_fixture() {
         }
     }
 }
+
+/// The ViDT+ nano on wgpu with our kernels against `fixture_plus_nano_perturbed` on every
+/// level, at the GPU bounds (logits 1e-3, boxes 1e-4; vectors and IoU logits as logits).
+#[test]
+fn plus_model_on_wgpu_matches_fixture() {
+    let f = fixture("fixture_plus_nano_perturbed.safetensors");
+    let w = fixture("vidt_plus_nano_perturbed_f16.safetensors");
+    let cfg = vidt::official::infer_config(&w).unwrap();
+    assert!(cfg.plus);
+    let dev = gpu();
+    let model = vidt::official::load::<W>(&w, &cfg, &dev).unwrap();
+    let out = model
+        .forward(t(&f, "input", &dev), &mask_of(&f, "mask"), Default::default())
+        .unwrap();
+    let named = out.named();
+    assert_eq!(named.len(), 28, "logits, boxes, vectors, IoUs of 7 levels");
+    for (name, tensor) in named {
+        let tol = if name.ends_with("boxes") { 1e-4 } else { 1e-3 };
+        assert_close(&format!("ViDT+ wgpu {name}"), tensor, get(&f, &name), tol);
+    }
+}

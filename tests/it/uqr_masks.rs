@@ -38,31 +38,15 @@ fn mask_pairs() -> Vec<Pair> {
             100,
             &[],
         );
-        let (ref_scores, ref_labels, ref_boxes) = (
-            get(&f, &format!("post_{bi}_scores")),
-            get(&f, &format!("post_{bi}_labels")),
-            get(&f, &format!("post_{bi}_boxes")),
+        assert_eq!(
+            get(&f, &format!("post_{bi}_masks_top20")).shape,
+            [20, size.0, size.1]
         );
-        let ref_masks = get(&f, &format!("post_{bi}_masks_top20"));
-        assert_eq!(ref_masks.shape, [20, size.0, size.1]);
-        let px = size.0 * size.1;
         for d in dets.iter().take(20) {
-            // The official detection with this score, label and box (ties in score may come
-            // in either order).
-            let j = (0..20)
-                .filter(|&j| {
-                    (ref_scores.data[j] - d.score).abs() <= 1e-6
-                        && ref_labels.data[j] as usize == d.label_id
-                        && (0..4).all(|k| (ref_boxes.data[j * 4 + k] - d.bbox[k]).abs() <= 1e-3)
-                })
-                .next()
-                .unwrap_or_else(|| panic!("image {bi}: no official detection like {d:?}"));
+            // Ties in score may come in either order: matched by score, label and box.
+            let theirs = official_mask(&f, bi, d.score, d.label_id, d.bbox, 1e-6);
             let v = &vectors.data[(bi * q + d.query) * N_KEEP..][..N_KEEP];
             let ours = paste_mask(&decoder.decode(v), decoder.side(), d.bbox, size, 0.5);
-            let theirs = ref_masks.data[j * px..(j + 1) * px]
-                .iter()
-                .map(|&x| (x != 0.0) as u8)
-                .collect();
             pairs.push((size, ours, theirs));
         }
     }
@@ -163,4 +147,92 @@ print(json.dumps(out))
         assert_eq!(a, b, "mask {i}");
     }
     println!("RLE: {} masks equal to pycocotools", ours.len());
+}
+
+/// The official mask (one of image `bi`'s first 20) of the detection with this score (within
+/// `tol`), label and box (within 1e-3 px).
+fn official_mask(
+    f: &vidt::TensorMap,
+    bi: usize,
+    score: f32,
+    label: usize,
+    bbox: [f32; 4],
+    tol: f32,
+) -> Vec<u8> {
+    let (ref_scores, ref_labels, ref_boxes) = (
+        get(f, &format!("post_{bi}_scores")),
+        get(f, &format!("post_{bi}_labels")),
+        get(f, &format!("post_{bi}_boxes")),
+    );
+    let ref_masks = get(f, &format!("post_{bi}_masks_top20"));
+    let px = ref_masks.shape[1] * ref_masks.shape[2];
+    let j = (0..20)
+        .find(|&j| {
+            (ref_scores.data[j] - score).abs() <= tol
+                && ref_labels.data[j] as usize == label
+                && (0..4).all(|k| (ref_boxes.data[j * 4 + k] - bbox[k]).abs() <= 1e-3)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "image {bi}: no official detection of label {label}, score {score}, box {bbox:?}"
+            )
+        });
+    ref_masks.data[j * px..(j + 1) * px]
+        .iter()
+        .map(|&x| (x != 0.0) as u8)
+        .collect()
+}
+
+/// `vidt detect --tensors` with the ViDT+ checkpoint: our model's forward, post-processing and
+/// masks end to end; each of the first 20 detections' RLE decodes to the official mask.
+#[test]
+fn detect_writes_the_official_masks_as_rle() {
+    let f = fixture(FIXTURE);
+    let mut batch = vidt::TensorMap::new();
+    batch.insert("input", get(&f, "input").clone());
+    batch.insert("mask", get(&f, "mask").clone());
+    batch.insert("target_sizes", get(&f, "post_target_sizes").clone());
+    let file = scratch_in("uqr", "batch.safetensors");
+    vidt::io::write_safetensors(&file, &batch, vidt::tensor_map::Dtype::F32).unwrap();
+    let stdout = run_ok(
+        vidt()
+            .args(["detect", "--device", "cpu", "--threshold", "0", "--no-nms"])
+            .arg("--weights")
+            .arg(fixture_path("vidt_plus_nano_perturbed_f16.safetensors"))
+            .arg("--tensors")
+            .arg(&file),
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut worst = 1f64;
+    for (bi, img) in v.as_array().unwrap().iter().enumerate() {
+        let size = (
+            img["height"].as_u64().unwrap() as usize,
+            img["width"].as_u64().unwrap() as usize,
+        );
+        let dets = img["detections"].as_array().unwrap();
+        assert_eq!(dets.len(), 100);
+        for d in dets.iter().take(20) {
+            let rle: Rle = serde_json::from_value(d["segmentation"].clone()).expect("segmentation");
+            assert_eq!(rle.size, [size.0, size.1], "RLE over the whole image");
+            let ours = rle.decode().unwrap();
+            let b: Vec<f32> = d["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect();
+            let theirs = official_mask(
+                &f,
+                bi,
+                d["score"].as_f64().unwrap() as f32,
+                d["label_id"].as_u64().unwrap() as usize,
+                [b[0], b[1], b[2], b[3]],
+                1e-5,
+            );
+            let v = iou(&ours, &theirs);
+            assert!(v >= 0.99, "image {bi}: mask IoU {v:.4} < 0.99");
+            worst = worst.min(v);
+        }
+    }
+    println!("vidt detect ViDT+ masks, first 20 of 2 images: min IoU vs official {worst:.5}");
 }
