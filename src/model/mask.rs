@@ -54,14 +54,22 @@ impl PixelMask {
     pub fn valid_ratios(&self) -> Vec<[f32; 2]> {
         (0..self.batch)
             .map(|b| {
-                let vh = (0..self.height).filter(|&y| !self.get(b, y, 0)).count();
-                let vw = (0..self.width).filter(|&x| !self.get(b, 0, x)).count();
+                let (vh, vw) = self.valid_extent(b);
                 [
                     vw as f32 / self.width as f32,
                     vh as f32 / self.height as f32,
                 ]
             })
             .collect()
+    }
+
+    /// Image `b`'s valid `(rows, columns)`: the unpadded pixels of its first column and row
+    /// (the official count, `valid_H`, `valid_W`).
+    pub fn valid_extent(&self, b: usize) -> (usize, usize) {
+        (
+            (0..self.height).filter(|&y| !self.get(b, y, 0)).count(),
+            (0..self.width).filter(|&x| !self.get(b, 0, x)).count(),
+        )
     }
 
     /// `1.0` where valid, `0.0` where padded, flattened `(B, H*W)`.

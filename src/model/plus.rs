@@ -58,8 +58,8 @@ pub fn proposal_keep(masks: &[PixelMask]) -> Vec<f32> {
     for bi in 0..b {
         for (lvl, m) in masks.iter().enumerate() {
             let (h, w) = (m.height, m.width);
-            let vh = (0..h).filter(|&y| !m.get(bi, y, 0)).count() as f32;
-            let vw = (0..w).filter(|&x| !m.get(bi, 0, x)).count() as f32;
+            let (vh, vw) = m.valid_extent(bi);
+            let (vh, vw) = (vh as f32, vw as f32);
             let wh = (0.05f64 * 2f64.powi(lvl as i32)) as f32;
             for y in 0..h {
                 for x in 0..w {
