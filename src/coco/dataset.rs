@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::masks::InstanceMasks;
+use super::masks::{InstanceMasks, Segmentation};
 use crate::boxes::xyxy_to_normalized_cxcywh;
 use crate::error::{Result, VidtError};
 
@@ -40,6 +40,9 @@ pub struct CocoAnnotation {
     pub area: f32,
     #[serde(default)]
     pub iscrowd: u8,
+    /// Polygons or RLE (instance masks, for ViDT+ training).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmentation: Option<Segmentation>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -64,9 +67,30 @@ pub struct Sample {
     pub labels: Vec<usize>,
     /// `[x0, y0, x1, y1]` in pixels.
     pub boxes: Vec<[f32; 4]>,
+    /// Each object's segmentation, parallel to `boxes` (`None` where the file has none).
+    pub segmentations: Vec<Option<Segmentation>>,
 }
 
 impl Sample {
+    /// As [`target`](Self::target), with the instance masks at the image's size: `None` unless
+    /// every object has a segmentation (checked when the file was read).
+    pub fn target_with_masks(&self) -> Target {
+        let mut t = self.target();
+        let (h, w) = (self.height as usize, self.width as usize);
+        let decoded: Option<Vec<Vec<u8>>> = self
+            .segmentations
+            .iter()
+            .map(|s| s.as_ref().and_then(|s| s.decode(h, w).ok()))
+            .collect();
+        t.masks = decoded.map(|m| InstanceMasks {
+            height: h,
+            width: w,
+            data: m.concat(),
+            boxes_px: self.boxes.clone(),
+        });
+        t
+    }
+
     /// Normalized (cx, cy, w, h) target for an image of `(h, w)` (after any resize the boxes
     /// were already scaled to).
     pub fn target(&self) -> Target {
@@ -131,6 +155,7 @@ impl Dataset {
                 height: im.height,
                 labels: vec![],
                 boxes: vec![],
+                segmentations: vec![],
             });
         }
         let known: std::collections::HashSet<usize> =
@@ -178,8 +203,17 @@ impl Dataset {
                 dropped += 1;
                 continue;
             }
+            if let Some(seg) = &a.segmentation {
+                // Checked here so that a malformed one is named now, not mid-training.
+                seg.validate(sample.height as usize, sample.width as usize)
+                    .map_err(|e| VidtError::Input {
+                        name: name.clone(),
+                        reason: format!("annotations[{i}] (id {}) segmentation: {e}", a.id),
+                    })?;
+            }
             sample.labels.push(a.category_id);
             sample.boxes.push(b);
+            sample.segmentations.push(a.segmentation.clone());
         }
         let image_ids = file.images.iter().map(|i| i.id).collect();
         Ok(Self {

@@ -5,6 +5,7 @@
 use image::{Rgb, RgbImage};
 
 use super::dataset::{CocoAnnotation, CocoCategory, CocoFile, CocoImage, Target};
+use super::masks::{InstanceMasks, Segmentation};
 use crate::boxes::{xyxy_to_normalized_cxcywh, xyxy_to_xywh};
 use crate::error::{Result, VidtError};
 use crate::rng::Rng;
@@ -12,11 +13,14 @@ use crate::rng::Rng;
 /// Category ids and names (COCO-style ids start at 1).
 pub const CATEGORIES: [(usize, &str); 3] = [(1, "square"), (2, "disc"), (3, "triangle")];
 
-/// One object: category id and its visible-extent box `[x0, y0, x1, y1]` in pixels.
+/// One object: category id, its visible-extent box `[x0, y0, x1, y1]` in pixels and its
+/// visible pixels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Object {
     pub category: usize,
     pub bbox: [f32; 4],
+    /// The pixels it still shows, `height x width` row-major (its instance mask).
+    pub mask: Vec<u8>,
 }
 
 const PALETTE: [[u8; 3]; 6] = [
@@ -49,7 +53,15 @@ pub fn target(objects: &[Object], width: u32, height: u32) -> Target {
             .iter()
             .map(|o| xyxy_to_normalized_cxcywh(o.bbox, w, h))
             .collect(),
-        masks: None,
+        masks: Some(InstanceMasks {
+            height: height as usize,
+            width: width as usize,
+            data: objects
+                .iter()
+                .flat_map(|o| o.mask.iter().copied())
+                .collect(),
+            boxes_px: objects.iter().map(|o| o.bbox).collect(),
+        }),
     }
 }
 
@@ -106,12 +118,14 @@ pub fn image(
     for (i, &(kind, b)) in shapes.iter().enumerate() {
         let (mut x0, mut y0, mut x1, mut y1, mut count, mut total) =
             (u32::MAX, u32::MAX, 0, 0, 0usize, 0usize);
+        let mut mask = vec![0u8; (width * height) as usize];
         for y in (b[1] as u32)..(b[3].ceil() as u32).min(height) {
             for x in (b[0] as u32)..(b[2].ceil() as u32).min(width) {
                 if inside(kind, x as f32 + 0.5, y as f32 + 0.5, b) {
                     total += 1;
                     if owner[(y * width + x) as usize] == i {
                         count += 1;
+                        mask[(y * width + x) as usize] = 1;
                         (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
                     }
                 }
@@ -121,6 +135,7 @@ pub fn image(
             objects.push(Object {
                 category: kind,
                 bbox: [x0 as f32, y0 as f32, x1 as f32, y1 as f32],
+                mask,
             });
         }
     }
@@ -178,6 +193,11 @@ pub fn write_synthetic(
                 bbox: xyxy_to_xywh(o.bbox),
                 area: crate::boxes::area(o.bbox),
                 iscrowd: 0,
+                segmentation: Some(Segmentation::from_mask(
+                    &o.mask,
+                    height as usize,
+                    width as usize,
+                )),
             });
         }
     }

@@ -329,6 +329,22 @@ impl Rle {
     /// error names what is wrong with a malformed string.
     pub fn decode(&self) -> Result<Vec<u8>, String> {
         let [h, w] = self.size;
+        let runs = self.runs()?;
+        let mut out = vec![0u8; h * w];
+        let mut at = 0usize;
+        for (i, &r) in runs.iter().enumerate() {
+            for q in at..at + r as usize {
+                // Column-major position q: row q % h, column q / h.
+                out[(q % h) * w + q / h] = (i % 2) as u8;
+            }
+            at += r as usize;
+        }
+        Ok(out)
+    }
+
+    /// The column-major runs (the first of zeros), checked to cover the mask exactly.
+    pub fn runs(&self) -> Result<Vec<i64>, String> {
+        let [h, w] = self.size;
         let bytes = self.counts.as_bytes();
         let mut runs: Vec<i64> = Vec::new();
         let mut p = 0;
@@ -359,16 +375,7 @@ impl Rle {
         if runs.iter().any(|&r| r < 0) || runs.iter().sum::<i64>() != (h * w) as i64 {
             return Err(format!("runs do not cover the {h}x{w} mask"));
         }
-        let mut out = vec![0u8; h * w];
-        let mut at = 0usize;
-        for (i, &r) in runs.iter().enumerate() {
-            for q in at..at + r as usize {
-                // Column-major position q: row q % h, column q / h.
-                out[(q % h) * w + q / h] = (i % 2) as u8;
-            }
-            at += r as usize;
-        }
-        Ok(out)
+        Ok(runs)
     }
 }
 

@@ -3,7 +3,9 @@
 //! probability either a random resize of the shorter side to one of `scales` (longer side at
 //! most `max_size`), or resize-crop-resize: shorter side to 400/500/600, a random crop of
 //! 384..600 on each side, then the random resize. Boxes follow every step; a box the crop
-//! leaves empty is dropped (as `T.crop` does).
+//! leaves empty is dropped (as `T.crop` does). Instance masks, when the target has them,
+//! follow too (flipped, cropped, resized nearest as `F.interpolate`), their pixel boxes
+//! recomputed from the final boxes.
 
 use image::RgbImage;
 
@@ -39,15 +41,21 @@ pub fn augment(
     crop: Option<&CropBranch>,
     rng: &mut Rng,
 ) -> (RgbImage, Target) {
+    // Masks at the annotated size, should the image file's differ.
+    resize_masks(&mut t, &img);
     if rng.unit() < 0.5 {
         image::imageops::flip_horizontal_in_place(&mut img);
         for b in &mut t.boxes {
             b[0] = 1.0 - b[0];
         }
+        if let Some(m) = &mut t.masks {
+            m.flip_horizontal();
+        }
     }
     if let Some(c) = crop.filter(|_| rng.unit() < 0.5) {
         // RandomResize without a cap: the boxes, normalized, are unchanged.
         img = resize_shorter(&img, c.resize[rng.below(c.resize.len())], usize::MAX);
+        resize_masks(&mut t, &img);
         let (w, h) = (img.width() as usize, img.height() as usize);
         // RandomSizeCrop: each side in [min, min(side, max)], at a uniform position.
         let side = |rng: &mut Rng, n: usize| {
@@ -60,7 +68,30 @@ pub fn augment(
         (img, t) = crop_image(&img, t, x0, y0, cw, ch);
     }
     let size = scales[rng.below(scales.len())];
-    (resize_shorter(&img, size, max_size), t)
+    let img = resize_shorter(&img, size, max_size);
+    resize_masks(&mut t, &img);
+    if let Some(m) = &mut t.masks {
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        m.boxes_px = t
+            .boxes
+            .iter()
+            .map(|&b| {
+                let [x0, y0, x1, y1] = cxcywh_to_xyxy(b);
+                [x0 * w, y0 * h, x1 * w, y1 * h]
+            })
+            .collect();
+    }
+    (img, t)
+}
+
+/// The target's masks (if any) resized to `img`'s size.
+fn resize_masks(t: &mut Target, img: &RgbImage) {
+    if let Some(m) = &mut t.masks {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        if (m.width, m.height) != (w, h) {
+            *m = m.resize(h, w);
+        }
+    }
 }
 
 /// `T.crop`: the region `(x0, y0, w, h)` of `img`; boxes clipped to it, empty ones dropped.
@@ -75,7 +106,8 @@ pub fn crop_image(
     let (iw, ih) = (img.width() as f32, img.height() as f32);
     let out = image::imageops::crop_imm(img, x0 as u32, y0 as u32, w as u32, h as u32).to_image();
     let mut kept = Target::default();
-    for (label, b) in t.labels.into_iter().zip(t.boxes) {
+    let mut keep = Vec::new();
+    for (i, (label, b)) in t.labels.into_iter().zip(t.boxes).enumerate() {
         // Normalized cxcywh -> pixels xyxy in the crop, clamped to it.
         let [bx0, by0, bx1, by1] = cxcywh_to_xyxy(b);
         let ax0 = (bx0 * iw - x0 as f32).clamp(0.0, w as f32);
@@ -83,12 +115,14 @@ pub fn crop_image(
         let ax1 = (bx1 * iw - x0 as f32).clamp(0.0, w as f32);
         let ay1 = (by1 * ih - y0 as f32).clamp(0.0, h as f32);
         if ax1 > ax0 && ay1 > ay0 {
+            keep.push(i);
             kept.labels.push(label);
             let crop = [ax0, ay0, ax1, ay1];
             kept.boxes
                 .push(xyxy_to_normalized_cxcywh(crop, w as f32, h as f32));
         }
     }
+    kept.masks = t.masks.map(|m| m.crop(&keep, x0, y0, w, h));
     (out, kept)
 }
 

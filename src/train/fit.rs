@@ -48,20 +48,19 @@ struct Batch {
 fn load_augmented(
     samples: &[&Sample],
     o: &TrainOptions,
+    masks: bool,
     rng: &mut Rng,
 ) -> Result<Vec<(RgbImage, Target)>> {
     samples
         .iter()
         .map(|s| {
             let img = load_image(&s.path)?;
-            Ok(augment(
-                img,
-                s.target(),
-                &o.scales,
-                o.max_size,
-                o.crop.as_ref(),
-                rng,
-            ))
+            let t = if masks {
+                s.target_with_masks()
+            } else {
+                s.target()
+            };
+            Ok(augment(img, t, &o.scales, o.max_size, o.crop.as_ref(), rng))
         })
         .collect()
 }
@@ -89,6 +88,7 @@ fn into_shards(items: Vec<(RgbImage, Target)>, parts: usize) -> Vec<Batch> {
 fn epoch_batches(
     ds: &Dataset,
     o: &TrainOptions,
+    masks: bool,
     epoch: usize,
     parts: usize,
 ) -> mpsc::Receiver<Result<Vec<Batch>>> {
@@ -103,7 +103,7 @@ fn epoch_batches(
         }
         for chunk in order.chunks(o.batch_size) {
             let picked: Vec<&Sample> = chunk.iter().map(|&i| &samples[i]).collect();
-            let batch = load_augmented(&picked, &o, &mut rng).map(|b| into_shards(b, parts));
+            let batch = load_augmented(&picked, &o, masks, &mut rng).map(|b| into_shards(b, parts));
             if tx.send(batch).is_err() {
                 return;
             }
@@ -136,6 +136,20 @@ where
             name: "training data".into(),
             reason: "no samples, batch size 0, no scales or no device".into(),
         });
+    }
+    // ViDT+ learns from instance masks: every object needs one.
+    let masks = state.config.plus;
+    if masks {
+        for s in &train.samples {
+            if let Some(j) = s.segmentations.iter().position(|m| m.is_none()) {
+                return Err(VidtError::Input {
+                    name: s.path.display().to_string(),
+                    reason: format!(
+                        "object {j} has no segmentation: ViDT+ training needs instance masks"
+                    ),
+                });
+            }
+        }
     }
     let device = &devices[0];
     let steps_per_epoch = train.samples.len().div_ceil(o.batch_size);
@@ -170,7 +184,7 @@ where
         let (mut loss_sum, mut images) = (0.0f32, 0usize);
         let mut step_in_epoch = 0;
         let bar = Progress::new(steps_per_epoch, epoch, o.epochs);
-        for batch in epoch_batches(train, &o, epoch, devices.len()) {
+        for batch in epoch_batches(train, &o, masks, epoch, devices.len()) {
             let shards: Vec<Shard<B>> = batch?
                 .into_iter()
                 .zip(devices)

@@ -32,6 +32,15 @@ pub struct TrainRun {
     /// nano, tiny, small, base, or pico (ours, small enough to train on a CPU).
     #[arg(long, default_value = "nano")]
     pub preset: String,
+    /// From scratch: ViDT+ (EPFF, UQR instance masks, IoU-aware and token-labeling heads,
+    /// 300 [DET] tokens) instead of ViDT; needs instance masks (`segmentation`) in the data.
+    /// With --init or --resume the checkpoint decides.
+    #[arg(long)]
+    pub plus: bool,
+    /// From scratch: the number of [DET] tokens (default: the preset's; 300 with --plus, as
+    /// the official ViDT+).
+    #[arg(long)]
+    pub det_tokens: Option<usize>,
     /// Number of class outputs (labels are the dataset's category ids, so at least the
     /// largest id + 1). From scratch: default 91 (official). With --init: default the
     /// checkpoint's; another count re-initializes only the class heads (fine-tuning).
@@ -164,6 +173,10 @@ pub fn starting_point(run: &TrainRun) -> Result<(TrainState, TensorMap)> {
         }
         None => {
             let mut cfg = VidtConfig::preset(&run.preset)?;
+            if run.plus {
+                cfg = cfg.plus();
+            }
+            cfg.det_tokens = run.det_tokens.unwrap_or(cfg.det_tokens);
             cfg.num_classes = run.num_classes.unwrap_or(cfg.num_classes);
             let mut w = crate::official::initial_weights(&cfg, seed);
             if let Some(p) = &run.pretrained {

@@ -250,7 +250,11 @@ fn plus_model_on_wgpu_matches_fixture() {
     let dev = gpu();
     let model = vidt::official::load::<W>(&w, &cfg, &dev).unwrap();
     let out = model
-        .forward(t(&f, "input", &dev), &mask_of(&f, "mask"), Default::default())
+        .forward(
+            t(&f, "input", &dev),
+            &mask_of(&f, "mask"),
+            Default::default(),
+        )
         .unwrap();
     let named = out.named();
     assert_eq!(named.len(), 28, "logits, boxes, vectors, IoUs of 7 levels");
