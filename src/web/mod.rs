@@ -405,8 +405,11 @@ impl WebDetector {
                 .await
                 .map_err(|e| JsValue::from(js_error(e)))?;
             let out: Vec<JsDetection> = dets.into_iter().map(JsDetection::from).collect();
-            out.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-                .map_err(|e| JsValue::from(js_error(e)))
+            // Mask bitmaps as Uint8Array (json_compatible alone makes arrays of numbers).
+            out.serialize(
+                &serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false),
+            )
+            .map_err(|e| JsValue::from(js_error(e)))
         })
     }
 

@@ -14,14 +14,17 @@ import {
 
 const SIZE = 224;
 const THRESHOLD = 0.05;
-let dir, model, server, browser, page;
+let dir, model, plus, server, browser, page;
 
 before(async () => {
   dir = scratch("api");
   model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(dir, "m.vidt"));
+  plus = exportModel(fixture("vidt_plus_nano_perturbed_f16.safetensors"), path.join(dir, "plus.vidt"),
+    { dtype: "f16" });
   server = await serve({
     extra: {
       "/files/model.vidt": model,
+      "/files/plus.vidt": plus,
       "/files/model.pth": fixture("vidt_nano_perturbed.pth"),
       "/files/garbage.vidt": fixture("fixtures.json"),
       "/files/demo.vidt": path.join(ROOT, "models/demo.vidt"),
@@ -102,6 +105,78 @@ test("every source kind gives the native CLI's detections on the sample image", 
       }
     }
   }
+});
+
+/** pycocotools' compressed RLE string to an h x w row-major bitmap. */
+function rleDecode({ size: [h, w], counts }) {
+  const runs = [];
+  for (let p = 0; p < counts.length;) {
+    let x = 0, k = 0, more = true;
+    while (more) {
+      const c = counts.charCodeAt(p) - 48;
+      x |= (c & 0x1f) << (5 * k);
+      more = (c & 0x20) !== 0;
+      p++;
+      k++;
+      if (!more && (c & 0x10)) x |= -1 << (5 * k);
+    }
+    if (runs.length > 2) x += runs[runs.length - 2];
+    runs.push(x);
+  }
+  const out = new Uint8Array(h * w);
+  let q = 0;
+  runs.forEach((r, i) => {
+    for (let j = 0; j < r; j++, q++) if (i % 2) out[(q % h) * w + Math.floor(q / h)] = 1;
+  });
+  return out;
+}
+
+test("a ViDT+ model's detections carry their instance masks, the native CLI's", async () => {
+  const native = JSON.parse(execFileSync(findVidtBin(), [
+    "detect", path.join(ROOT, "examples/sample.png"), "--weights", plus, "--device", "cpu",
+    "--threshold", "0", "--size", String(SIZE),
+  ], { encoding: "utf8" }))[0];
+  const want = native.detections.slice(0, 5);
+  const got = await page.evaluate(async ({ size }) => {
+    const det = await vidt.Detector.fromUrl("/files/plus.vidt", { backend: "cpu" });
+    const img = new Image();
+    img.src = "/examples/sample.png";
+    await img.decode();
+    const dets = await det.detect(img, { threshold: 0, topK: 5, inputSize: size });
+    det.dispose();
+    return dets.map((d) => ({
+      ...d,
+      mask: d.mask && { ...d.mask, isBytes: d.mask.data instanceof Uint8Array,
+        dataType: Object.prototype.toString.call(d.mask.data), data: Array.from(d.mask.data) },
+    }));
+  }, { size: SIZE });
+  assert.equal(got.length, 5);
+  const [h, w] = [native.height, native.width];
+  let worst = 1;
+  got.forEach((d, i) => {
+    const n = want[i];
+    assert.equal(d.labelId, n.label_id, `#${i} label`);
+    const m = d.mask;
+    assert.ok(m, `#${i} has a mask (${JSON.stringify(Object.keys(d))})`);
+    assert.ok(m.isBytes, `#${i}: mask data is a Uint8Array (${m.dataType})`);
+    assert.equal(m.data.length, m.width * m.height, `#${i} mask size`);
+    assert.ok(m.x + m.width <= w && m.y + m.height <= h, `#${i} mask inside the image`);
+    const theirs = rleDecode(n.segmentation);
+    let inter = 0, union = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const inside = x >= m.x && y >= m.y && x < m.x + m.width && y < m.y + m.height;
+        const a = inside ? m.data[(y - m.y) * m.width + (x - m.x)] : 0;
+        const b = theirs[y * w + x];
+        inter += a & b;
+        union += a | b;
+      }
+    }
+    assert.ok(union > 0, `#${i}: an empty mask compares nothing`);
+    worst = Math.min(worst, inter / union);
+  });
+  assert.ok(worst >= 0.99, `masks IoU with the CLI's >= 0.99 (worst ${worst})`);
+  console.log(`ViDT+ in the browser (cpu): 5 detections with masks, min IoU with the CLI's RLE ${worst.toFixed(4)}`);
 });
 
 test("bad input rejects with an Error that says what is wrong", async () => {
