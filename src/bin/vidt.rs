@@ -178,6 +178,10 @@ struct EvalArgs {
     data: Option<PathBuf>,
     #[arg(long)]
     weights: Option<PathBuf>,
+    /// bbox, or segm (masks: the detections' and annotations' `segmentation`; with --gt and
+    /// --detections).
+    #[arg(long, value_enum, default_value = "bbox")]
+    iou_type: vidt::coco::eval::IouType,
     #[command(flatten)]
     resize: Resize,
     #[command(flatten)]
@@ -335,6 +339,9 @@ fn run(mut cli: Cli) -> Result<()> {
 
 fn eval(a: EvalArgs) -> Result<()> {
     match (a.gt, a.detections, a.data, a.weights) {
+        (_, _, Some(_), Some(_)) if a.iou_type == vidt::coco::eval::IouType::Segm => {
+            bail!("--iou-type segm evaluates result files: vidt eval --gt G --detections D")
+        }
         (_, _, Some(data), Some(weights)) => with_backend!(a.device.device.as_str(), |B, dev| {
             let ds = read_dataset_dir(&data)?;
             let det = load_detector::<B>(&weights, &dev, false)?;
@@ -345,7 +352,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         (Some(gt), Some(detections), _, _) => {
             let gt: vidt::coco::CocoFile = read_json(&gt, "a COCO instances file")?;
             let dets: Vec<CocoDetection> = read_json(&detections, "a COCO results file")?;
-            print(&vidt::coco::evaluate(&gt, &dets))
+            print(&vidt::coco::eval::evaluate_as(&gt, &dets, a.iou_type)?)
         }
         _ => bail!("vidt eval needs --gt and --detections, or --data and --weights"),
     }

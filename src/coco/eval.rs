@@ -1,13 +1,16 @@
-//! COCO bbox evaluation, the same definitions as pycocotools' COCOeval: IoU thresholds
+//! COCO bbox and segm evaluation, the same definitions as pycocotools' COCOeval: IoU thresholds
 //! .50:.05:.95, 101-point interpolated precision, area ranges all/small/medium/large (from the
 //! ground truth's `area` field; detections' from their box), maxDets 1/10/100, crowd ground
 //! truth matched by intersection over the detection's area and never counted as missed.
+//! `segm` measures the same on masks: IoU of run-length encodings (pycocotools' `rleIou`),
+//! ground-truth polygons rasterized as its `annToRLE`.
 
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use super::dataset::{CocoFile, Dataset, Sample};
+use super::masks::Segmentation;
 use crate::boxes::{coco_iou, xyxy_to_xywh};
 use crate::defaults::TOP_K;
 use crate::detect::postprocess::postprocess;
@@ -25,6 +28,88 @@ pub struct CocoDetection {
     /// `[x, y, w, h]` in pixels.
     pub bbox: [f32; 4],
     pub score: f32,
+    /// The instance mask (COCO RLE), for `segm` evaluation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmentation: Option<Segmentation>,
+}
+
+/// What IoU compares: boxes, or instance masks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum IouType {
+    #[default]
+    Bbox,
+    Segm,
+}
+
+/// A ground truth's or detection's region: its box (`[x, y, w, h]`) or its mask as
+/// column-major runs (the first of zeros) with its pixel count.
+enum Region {
+    Box([f64; 4]),
+    Mask { runs: Vec<u64>, area: u64 },
+}
+
+fn region_iou(d: &Region, g: &Region, crowd: bool) -> f64 {
+    match (d, g) {
+        (Region::Box(d), Region::Box(g)) => coco_iou(*d, *g, crowd),
+        (Region::Mask { runs: a, area: da }, Region::Mask { runs: b, area: ga }) => {
+            let inter = runs_intersection(a, b);
+            let union = if crowd { *da } else { da + ga - inter };
+            if union == 0 {
+                0.0
+            } else {
+                inter as f64 / union as f64
+            }
+        }
+        _ => 0.0,
+    }
+}
+
+/// Pixels set in both run-length masks (same size).
+fn runs_intersection(a: &[u64], b: &[u64]) -> u64 {
+    let (mut i, mut j) = (0, 0);
+    let (mut ra, mut rb) = (
+        a.first().copied().unwrap_or(0),
+        b.first().copied().unwrap_or(0),
+    );
+    let mut inter = 0;
+    while i < a.len() && j < b.len() {
+        let step = ra.min(rb);
+        if i % 2 == 1 && j % 2 == 1 {
+            inter += step;
+        }
+        ra -= step;
+        rb -= step;
+        while ra == 0 && i < a.len() {
+            i += 1;
+            ra = a.get(i).copied().unwrap_or(0);
+        }
+        while rb == 0 && j < b.len() {
+            j += 1;
+            rb = b.get(j).copied().unwrap_or(0);
+        }
+    }
+    inter
+}
+
+/// A segmentation's runs on an `h x w` image.
+fn mask_region(s: &Segmentation, h: usize, w: usize) -> std::result::Result<Region, String> {
+    let m = s.decode(h, w)?;
+    let mut runs = Vec::new();
+    let (mut prev, mut run) = (0u8, 0u64);
+    for x in 0..w {
+        for y in 0..h {
+            let v = (m[y * w + x] != 0) as u8;
+            if v != prev {
+                runs.push(run);
+                run = 0;
+                prev = v;
+            }
+            run += 1;
+        }
+    }
+    runs.push(run);
+    let area = m.iter().filter(|&&v| v != 0).count() as u64;
+    Ok(Region::Mask { runs, area })
 }
 
 /// The 12 standard statistics.
@@ -49,13 +134,13 @@ const AREAS: [(f64, f64); 4] = [(0.0, 1e10), (0.0, 1024.0), (1024.0, 9216.0), (9
 const MAX_DETS: [usize; 3] = [1, 10, 100];
 
 struct Gt {
-    bbox: [f64; 4],
+    region: Region,
     area: f64,
     crowd: bool,
 }
 
 struct Dt {
-    bbox: [f64; 4],
+    region: Region,
     area: f64,
     score: f64,
 }
@@ -95,7 +180,7 @@ fn evaluate_image(
         .iter()
         .map(|dd| {
             g.iter()
-                .map(|gg| coco_iou(dd.bbox, gg.bbox, gg.crowd))
+                .map(|gg| region_iou(&dd.region, &gg.region, gg.crowd))
                 .collect()
         })
         .collect();
@@ -144,8 +229,33 @@ fn evaluate_image(
     })
 }
 
-/// Evaluates `detections` against `gt` (every category and image of the ground truth).
+/// Evaluates `detections` against `gt` (every category and image of the ground truth), boxes.
 pub fn evaluate(gt: &CocoFile, detections: &[CocoDetection]) -> CocoStats {
+    evaluate_as(gt, detections, IouType::Bbox).expect("box evaluation cannot fail")
+}
+
+/// As [`evaluate`], on boxes or on masks; with `Segm`, an annotation or detection without a
+/// segmentation (or one that does not decode on its image) is an error naming it.
+pub fn evaluate_as(gt: &CocoFile, detections: &[CocoDetection], iou: IouType) -> Result<CocoStats> {
+    let sizes: HashMap<u64, (usize, usize)> = gt
+        .images
+        .iter()
+        .map(|i| (i.id, (i.height as usize, i.width as usize)))
+        .collect();
+    let region = |what: String, image: u64, b: [f64; 4], s: Option<&Segmentation>| {
+        if iou == IouType::Bbox {
+            return Ok(Region::Box(b));
+        }
+        let bad = |reason: String| crate::error::VidtError::Input {
+            name: what.clone(),
+            reason,
+        };
+        let &(h, w) = sizes
+            .get(&image)
+            .ok_or_else(|| bad(format!("image id {image} is not in the ground truth")))?;
+        let s = s.ok_or_else(|| bad("has no segmentation (--iou-type segm needs one)".into()))?;
+        mask_region(s, h, w).map_err(bad)
+    };
     let thresholds = linspace(0.5, 0.95, 10);
     let rec_thrs = linspace(0.0, 1.0, 101);
     let cats: BTreeSet<usize> = gt.categories.iter().map(|c| c.id).collect();
@@ -158,24 +268,33 @@ pub fn evaluate(gt: &CocoFile, detections: &[CocoDetection]) -> CocoStats {
         .into_iter()
         .collect();
     let mut gts: HashMap<(u64, usize), Vec<Gt>> = HashMap::new();
-    for a in &gt.annotations {
+    for (i, a) in gt.annotations.iter().enumerate() {
         let b = a.bbox.map(f64::from);
+        let what = format!("annotations[{i}] (id {})", a.id);
         gts.entry((a.image_id, a.category_id))
             .or_default()
             .push(Gt {
-                bbox: b,
+                region: region(what, a.image_id, b, a.segmentation.as_ref())?,
                 area: a.area as f64,
                 crowd: a.iscrowd != 0,
             });
     }
     let mut dts: HashMap<(u64, usize), Vec<Dt>> = HashMap::new();
-    for d in detections {
+    for (i, d) in detections.iter().enumerate() {
         let b = d.bbox.map(f64::from);
+        let region = region(
+            format!("detection {i}"),
+            d.image_id,
+            b,
+            d.segmentation.as_ref(),
+        )?;
+        // pycocotools' loadRes: a result with a bbox takes its area from the box, masks or not.
+        let area = b[2] * b[3];
         dts.entry((d.image_id, d.category_id))
             .or_default()
             .push(Dt {
-                bbox: b,
-                area: b[2] * b[3],
+                region,
+                area,
                 score: d.score as f64,
             });
     }
@@ -271,7 +390,7 @@ pub fn evaluate(gt: &CocoFile, detections: &[CocoDetection]) -> CocoStats {
         }
         mean_valid(&v)
     };
-    CocoStats {
+    Ok(CocoStats {
         AP: ap(None, 0, 2),
         AP50: ap(Some(0), 0, 2),
         AP75: ap(Some(5), 0, 2),
@@ -284,7 +403,7 @@ pub fn evaluate(gt: &CocoFile, detections: &[CocoDetection]) -> CocoStats {
         ARs: ar(1, 2),
         ARm: ar(2, 2),
         ARl: ar(3, 2),
-    }
+    })
 }
 
 /// numpy's `linspace` (same floating-point values: `i * step + start`, the last one exact).
@@ -336,6 +455,7 @@ pub fn detect_dataset<B: VidtBackend>(
                 category_id: d.label_id,
                 bbox: xyxy_to_xywh(d.bbox),
                 score: d.score,
+                segmentation: None,
             });
         }
     }
