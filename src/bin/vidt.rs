@@ -92,7 +92,8 @@ enum Cmd {
     /// Either `--gt G --detections D`, or `--data DIR --weights W` to run the model over a
     /// COCO-format dataset first.
     Eval(EvalArgs),
-    /// Writes a synthetic COCO-format dataset (DIR/images/*.png, DIR/annotations.json).
+    /// Writes a synthetic COCO-format dataset (DIR/images/*.png, DIR/annotations.json; boxes
+    /// and instance masks as RLE).
     Synth {
         #[arg(long)]
         out: PathBuf,
