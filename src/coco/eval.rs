@@ -15,6 +15,7 @@ use crate::boxes::{coco_iou, xyxy_to_xywh};
 use crate::defaults::TOP_K;
 use crate::detect::postprocess::postprocess;
 use crate::detect::preprocess::{load_image, make_batch};
+use crate::detect::uqr::mask_runs;
 use crate::error::Result;
 use crate::model::{ForwardOptions, Vidt, VidtOutput};
 use crate::ops::VidtBackend;
@@ -94,20 +95,7 @@ fn runs_intersection(a: &[u64], b: &[u64]) -> u64 {
 /// A segmentation's runs on an `h x w` image.
 fn mask_region(s: &Segmentation, h: usize, w: usize) -> std::result::Result<Region, String> {
     let m = s.decode(h, w)?;
-    let mut runs = Vec::new();
-    let (mut prev, mut run) = (0u8, 0u64);
-    for x in 0..w {
-        for y in 0..h {
-            let v = (m[y * w + x] != 0) as u8;
-            if v != prev {
-                runs.push(run);
-                run = 0;
-                prev = v;
-            }
-            run += 1;
-        }
-    }
-    runs.push(run);
+    let runs = mask_runs(&m, (h, w));
     let area = m.iter().filter(|&&v| v != 0).count() as u64;
     Ok(Region::Mask { runs, area })
 }

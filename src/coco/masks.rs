@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::uqr::{Rle, rle_encode};
+use crate::detect::uqr::{Rle, rle_encode, runs_to_mask};
 
 /// The masks of one image's objects, in the order of its `labels`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -133,7 +133,7 @@ impl Segmentation {
                         size: *size,
                         counts: s.clone(),
                     },
-                    RleCounts::Runs(r) => return runs_to_mask(r, h, w),
+                    RleCounts::Runs(r) => return covering_runs_to_mask(r, h, w),
                 };
                 rle.decode()
             }
@@ -183,20 +183,12 @@ impl Segmentation {
     }
 }
 
-/// Column-major runs (first of zeros) to a row-major bitmap.
-fn runs_to_mask(runs: &[u64], h: usize, w: usize) -> std::result::Result<Vec<u8>, String> {
+/// Column-major runs (first of zeros) to a row-major bitmap, if they cover it exactly.
+fn covering_runs_to_mask(runs: &[u64], h: usize, w: usize) -> std::result::Result<Vec<u8>, String> {
     if runs.iter().sum::<u64>() != (h * w) as u64 {
         return Err(format!("RLE runs do not cover the {h}x{w} mask"));
     }
-    let mut out = vec![0u8; h * w];
-    let mut q = 0usize;
-    for (i, &r) in runs.iter().enumerate() {
-        for p in q..q + r as usize {
-            out[(p % h) * w + p / h] = (i % 2) as u8;
-        }
-        q += r as usize;
-    }
-    Ok(out)
+    Ok(runs_to_mask(runs, (h, w)))
 }
 
 /// pycocotools' `rleFrPoly`: the polygon upsampled 5x, its boundary walked, the crossings of
@@ -277,5 +269,5 @@ fn polygon_mask(xy: &[f64], h: usize, w: usize) -> Vec<u8> {
             }
         }
     }
-    runs_to_mask(&runs, h, w).unwrap_or_else(|_| vec![0; h * w])
+    covering_runs_to_mask(&runs, h, w).unwrap_or_else(|_| vec![0; h * w])
 }

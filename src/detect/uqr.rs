@@ -281,10 +281,11 @@ pub struct Rle {
     pub counts: String,
 }
 
-/// pycocotools' `encode` (`rleEncode` + `rleToString`) of an `h x w` row-major mask.
-pub fn rle_encode(mask: &[u8], (h, w): (usize, usize)) -> Rle {
-    let mut runs: Vec<i64> = Vec::new();
-    let (mut prev, mut run) = (0u8, 0i64);
+/// The column-major runs (the first of zeros) of an `h x w` row-major mask, as pycocotools
+/// counts them (`rleEncode`).
+pub fn mask_runs(mask: &[u8], (h, w): (usize, usize)) -> Vec<u64> {
+    let mut runs = Vec::new();
+    let (mut prev, mut run) = (0u8, 0u64);
     for x in 0..w {
         for y in 0..h {
             let v = (mask[y * w + x] != 0) as u8;
@@ -297,6 +298,29 @@ pub fn rle_encode(mask: &[u8], (h, w): (usize, usize)) -> Rle {
         }
     }
     runs.push(run);
+    runs
+}
+
+/// The `h x w` row-major mask of column-major runs (the first of zeros) that cover it.
+pub fn runs_to_mask(runs: &[u64], (h, w): (usize, usize)) -> Vec<u8> {
+    let mut out = vec![0u8; h * w];
+    let mut at = 0usize;
+    for (i, &r) in runs.iter().enumerate() {
+        for q in at..at + r as usize {
+            // Column-major position q: row q % h, column q / h.
+            out[(q % h) * w + q / h] = (i % 2) as u8;
+        }
+        at += r as usize;
+    }
+    out
+}
+
+/// pycocotools' `encode` (`rleEncode` + `rleToString`) of an `h x w` row-major mask.
+pub fn rle_encode(mask: &[u8], (h, w): (usize, usize)) -> Rle {
+    let runs: Vec<i64> = mask_runs(mask, (h, w))
+        .into_iter()
+        .map(|r| r as i64)
+        .collect();
     let mut s = String::new();
     for i in 0..runs.len() {
         // Runs after the third are stored as differences from the run two before.
@@ -329,17 +353,8 @@ impl Rle {
     /// error names what is wrong with a malformed string.
     pub fn decode(&self) -> Result<Vec<u8>, String> {
         let [h, w] = self.size;
-        let runs = self.runs()?;
-        let mut out = vec![0u8; h * w];
-        let mut at = 0usize;
-        for (i, &r) in runs.iter().enumerate() {
-            for q in at..at + r as usize {
-                // Column-major position q: row q % h, column q / h.
-                out[(q % h) * w + q / h] = (i % 2) as u8;
-            }
-            at += r as usize;
-        }
-        Ok(out)
+        let runs: Vec<u64> = self.runs()?.into_iter().map(|r| r as u64).collect();
+        Ok(runs_to_mask(&runs, (h, w)))
     }
 
     /// The column-major runs (the first of zeros), checked to cover the mask exactly.

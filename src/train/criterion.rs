@@ -14,6 +14,8 @@ use super::matcher::{Matcher, Matching};
 use crate::coco::Target;
 use crate::detect::uqr::MaskDecoder;
 use crate::error::{Result, VidtError};
+use crate::model::Vidt;
+use crate::model::neck::NeckOutput;
 use crate::ops::VidtBackend;
 use crate::tensor_map::read;
 
@@ -71,6 +73,26 @@ pub struct Losses<B: VidtBackend> {
     pub token: Option<(Tensor<B, 1>, Tensor<B, 1>)>,
     /// Σ weight · loss over every level.
     pub total: Tensor<B, 1>,
+}
+
+/// Every level's `(logits, boxes)` (aux levels, then the final one) of a neck pass, and for
+/// ViDT+ its other outputs: what [`Criterion::forward_plus`] takes.
+pub type CriterionInputs<B> = (Vec<(Tensor<B, 3>, Tensor<B, 3>)>, Option<PlusOutputs<B>>);
+
+/// The criterion's inputs from a traced forward's neck (token logits present when traced
+/// with autodiff or intermediates).
+pub fn criterion_inputs<B: VidtBackend>(neck: NeckOutput<B>) -> CriterionInputs<B> {
+    let tokens = (neck.token_logits.clone(), neck.shapes.clone());
+    let out = Vidt::outputs(neck);
+    let plus = (!out.vectors.is_empty()).then(|| PlusOutputs {
+        vectors: out.vectors,
+        ious: out.ious,
+        token_logits: tokens.0,
+        token_shapes: tokens.1,
+    });
+    let mut levels = out.aux;
+    levels.push((out.pred_logits, out.pred_boxes));
+    (levels, plus)
 }
 
 /// The ViDT+ outputs the criterion reads besides logits and boxes.

@@ -11,7 +11,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
 
-use super::criterion::{Criterion, PlusOutputs};
+use super::criterion::{Criterion, criterion_inputs};
 use super::distil::{DistilTokens, token_matching_loss};
 use super::optim::VidtOptim;
 use crate::coco::Target;
@@ -84,17 +84,8 @@ where
     };
     let trace = model.forward_traced(images, &mask, ForwardOptions::default())?;
     let student_tokens = DistilTokens::from_neck(&trace.neck);
-    let tokens = (trace.neck.token_logits.clone(), trace.neck.shapes.clone());
-    let out = Vidt::outputs(trace.neck);
     // ViDT+: its IoU-aware, vector and token-labeling losses too.
-    let plus = (!out.vectors.is_empty()).then(|| PlusOutputs {
-        vectors: out.vectors.clone(),
-        ious: out.ious.clone(),
-        token_logits: tokens.0,
-        token_shapes: tokens.1,
-    });
-    let mut levels = out.aux;
-    levels.push((out.pred_logits, out.pred_boxes));
+    let (levels, plus) = criterion_inputs(trace.neck);
     let mut total = criterion
         .forward_plus(&levels, plus.as_ref(), &targets, num_boxes)?
         .total;

@@ -64,48 +64,57 @@ fn case(seed: u64, dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (gt, dt)
 }
 
+/// `vidt eval --iou-type T` and pycocotools' COCOeval on the same files: both statistics and the
+/// largest difference, every statistic asserted within 1e-3.
+fn ours_and_pycocotools(gt: &Path, dt: &Path, iou: &str, what: &str) -> (Value, Value, f64) {
+    let ours = run_ok(
+        vidt()
+            .args(["eval", "--iou-type", iou, "--gt"])
+            .arg(gt)
+            .arg("--detections")
+            .arg(dt),
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/coco_reference.py");
+    let reference = Command::new("python3")
+        .arg(&script)
+        .arg(gt)
+        .arg(dt)
+        .arg(iou)
+        .output()
+        .expect("python3 is needed (with pycocotools: pip install pycocotools)");
+    assert!(
+        reference.status.success(),
+        "pycocotools failed (pip install pycocotools): {}",
+        String::from_utf8_lossy(&reference.stderr)
+    );
+    let ours: Value = serde_json::from_str(&ours).unwrap();
+    let reference: Value = serde_json::from_slice(&reference.stdout).unwrap();
+    let mut worst = 0f64;
+    for key in [
+        "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+    ] {
+        let (a, b) = (
+            ours[key].as_f64().unwrap(),
+            reference[key].as_f64().unwrap(),
+        );
+        worst = worst.max((a - b).abs());
+        assert!(
+            (a - b).abs() <= 1e-3,
+            "{what} {key}: ours {a} pycocotools {b}"
+        );
+    }
+    (ours, reference, worst)
+}
+
 #[test]
 fn eval_equals_pycocotools() {
     let dir = std::env::temp_dir().join(format!("vidt-eval-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/coco_reference.py");
     let mut worst = 0f64;
     for seed in 0..6 {
         let (gt, dt) = case(seed, &dir);
-        let ours = run_ok(
-            vidt()
-                .arg("eval")
-                .arg("--gt")
-                .arg(&gt)
-                .arg("--detections")
-                .arg(&dt),
-        );
-        let reference = Command::new("python3")
-            .arg(&script)
-            .arg(&gt)
-            .arg(&dt)
-            .output()
-            .expect("python3 is needed (with pycocotools: pip install pycocotools)");
-        assert!(
-            reference.status.success(),
-            "pycocotools failed (pip install pycocotools): {}",
-            String::from_utf8_lossy(&reference.stderr)
-        );
-        let ours: Value = serde_json::from_str(&ours).unwrap();
-        let reference: Value = serde_json::from_slice(&reference.stdout).unwrap();
-        for key in [
-            "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
-        ] {
-            let (a, b) = (
-                ours[key].as_f64().unwrap(),
-                reference[key].as_f64().unwrap(),
-            );
-            worst = worst.max((a - b).abs());
-            assert!(
-                (a - b).abs() <= 1e-3,
-                "seed {seed} {key}: ours {a} pycocotools {b}"
-            );
-        }
+        let (ours, reference, d) = ours_and_pycocotools(&gt, &dt, "bbox", &format!("seed {seed}"));
+        worst = worst.max(d);
         println!(
             "seed {seed}: AP {} AR100 {} (pycocotools {} / {})",
             ours["AP"], ours["AR100"], reference["AP"], reference["AR100"]
@@ -133,7 +142,6 @@ fn segm_eval_equals_pycocotools() {
     use vidt::coco::masks::Segmentation;
     let dir = std::env::temp_dir().join(format!("vidt-segm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/coco_reference.py");
     let num = |v: &Value| -> [f64; 4] { std::array::from_fn(|i| v[i].as_f64().unwrap()) };
     for seed in 0..3 {
         let (gt, dt) = case(seed, &dir);
@@ -152,39 +160,8 @@ fn segm_eval_equals_pycocotools() {
         }
         std::fs::write(&gt, g.to_string()).unwrap();
         std::fs::write(&dt, d.to_string()).unwrap();
-        let ours = run_ok(
-            vidt()
-                .args(["eval", "--iou-type", "segm", "--gt"])
-                .arg(&gt)
-                .arg("--detections")
-                .arg(&dt),
-        );
-        let reference = Command::new("python3")
-            .arg(&script)
-            .arg(&gt)
-            .arg(&dt)
-            .arg("segm")
-            .output()
-            .expect("python3 is needed (with pycocotools: pip install pycocotools)");
-        assert!(
-            reference.status.success(),
-            "pycocotools failed: {}",
-            String::from_utf8_lossy(&reference.stderr)
-        );
-        let ours: Value = serde_json::from_str(&ours).unwrap();
-        let reference: Value = serde_json::from_slice(&reference.stdout).unwrap();
-        for key in [
-            "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
-        ] {
-            let (a, b) = (
-                ours[key].as_f64().unwrap(),
-                reference[key].as_f64().unwrap(),
-            );
-            assert!(
-                (a - b).abs() <= 1e-3,
-                "segm seed {seed} {key}: ours {a} pycocotools {b}"
-            );
-        }
+        let (ours, reference, _) =
+            ours_and_pycocotools(&gt, &dt, "segm", &format!("segm seed {seed}"));
         let bbox = run_ok(
             vidt()
                 .arg("eval")
