@@ -119,3 +119,50 @@ fn info_knows_every_plus_key() {
     assert_eq!(v["keys"], 631);
     assert_eq!(v["unknown_keys"].as_array().unwrap().len(), 0);
 }
+
+/// Decoder-layer drop on ViDT+: a model file exported with `--dec-layers 4` (f16, the
+/// checkpoint's own precision) runs four layers, and its outputs are the full model's level 4
+/// (logits, boxes, vectors, IoU logits) with the lower levels as they were.
+#[test]
+fn plus_model_file_with_four_decoder_layers_equals_level_4() {
+    let dir = scratch_in("plus-k4", "");
+    let file = dir.join("plus4.vidt");
+    let out = dir.join("out.safetensors");
+    run_ok(
+        vidt()
+            .args(["export", "--dtype", "f16", "--dec-layers", "4", "--weights"])
+            .arg(fixture_path(CHECKPOINT))
+            .arg("--out")
+            .arg(&file),
+    );
+    run_ok(
+        vidt()
+            .args(["forward", "--device", "cpu", "--weights"])
+            .arg(&file)
+            .arg("--input")
+            .arg(fixture_path(FIXTURE))
+            .arg("--output")
+            .arg(&out),
+    );
+    let f = fixture(FIXTURE);
+    let ours = vidt::TensorMap::from_file(&out).unwrap();
+    assert_eq!(ours.len(), 4 * 5, "final + 4 aux levels of 4 outputs");
+    for what in ["logits", "boxes", "vectors", "ious"] {
+        let tol = if what == "boxes" {
+            TOL_BOXES
+        } else {
+            TOL_LOGITS
+        };
+        // Ours under its name, the full model's tensor it must equal.
+        let mut pairs = vec![(format!("pred_{what}"), format!("aux_4_pred_{what}"))];
+        pairs.extend((0..4).map(|i| {
+            let n = format!("aux_{i}_pred_{what}");
+            (n.clone(), n)
+        }));
+        for (name, reference) in pairs {
+            let o = ours.require(&name).unwrap();
+            let d = max_diff(&name, (&o.shape, &o.data), get(&f, &reference));
+            assert!(d <= tol, "{name} vs {reference}: {d}");
+        }
+    }
+}

@@ -446,18 +446,10 @@ fn plus_overfits_a_few_synthetic_images_with_masks() {
         let trace = model
             .forward_traced(images.clone(), &mask, Default::default())
             .unwrap();
-        let tokens = (trace.neck.token_logits.clone(), trace.neck.shapes.clone());
-        let out = vidt::Vidt::outputs(trace.neck);
-        let plus = vidt::train::criterion::PlusOutputs {
-            vectors: out.vectors.clone(),
-            ious: out.ious.clone(),
-            token_logits: tokens.0,
-            token_shapes: tokens.1,
-        };
-        let mut levels = out.aux;
-        levels.push((out.pred_logits, out.pred_boxes));
+        let (levels, plus) = vidt::train::criterion::criterion_inputs(trace.neck);
+        assert!(plus.is_some(), "a ViDT+ model has ViDT+ outputs");
         let named = criterion
-            .forward_plus(&levels, Some(&plus), &targets, 4.0)
+            .forward_plus(&levels, plus.as_ref(), &targets, 4.0)
             .unwrap()
             .named()
             .unwrap();
@@ -551,5 +543,46 @@ fn trains_plus_from_the_command_line() {
         !r.status.success() && err.contains("000000.png") && err.contains("instance masks"),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Fine-tuning a ViDT+ checkpoint (`--init`, the official nano with 300 tokens) with a ViDT+
+/// teacher (token-matching distillation): the run stays ViDT+ and its step is finite.
+#[test]
+fn fine_tunes_a_plus_checkpoint_with_a_plus_teacher() {
+    let (root, data, out) = synthetic_run("vidt-plus-ft", 2, 6);
+    let plus = fixture_path("vidt_plus_nano_perturbed_f16.safetensors");
+    let teacher = root.join("teacher.vidt");
+    run_ok(
+        vidt()
+            .args(["export", "--dtype", "f16", "--weights"])
+            .arg(&plus)
+            .arg("--out")
+            .arg(&teacher),
+    );
+    run_ok(
+        vidt()
+            .args([
+                "train",
+                "--device",
+                "cpu",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "2",
+            ])
+            .args(["--scales", "64", "--max-size", "64", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .arg("--init")
+            .arg(&plus)
+            .arg("--teacher")
+            .arg(&teacher),
+    );
+    let (state, _) = vidt::train::checkpoint::read_checkpoint(&out).unwrap();
+    assert!(state.config.plus && state.config.det_tokens == 300);
+    assert_eq!(state.step, 1);
+    assert!(state.history[0].train_loss.is_finite());
     let _ = std::fs::remove_dir_all(&root);
 }
