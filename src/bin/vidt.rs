@@ -179,8 +179,8 @@ struct EvalArgs {
     data: Option<PathBuf>,
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// bbox, or segm (masks: the detections' and annotations' `segmentation`; with --gt and
-    /// --detections).
+    /// bbox, or segm (masks: the annotations' `segmentation` against the detections', or with
+    /// --data the masks of a ViDT+ model).
     #[arg(long, value_enum, default_value = "bbox")]
     iou_type: vidt::coco::eval::IouType,
     #[command(flatten)]
@@ -340,15 +340,15 @@ fn run(mut cli: Cli) -> Result<()> {
 
 fn eval(a: EvalArgs) -> Result<()> {
     match (a.gt, a.detections, a.data, a.weights) {
-        (_, _, Some(_), Some(_)) if a.iou_type == vidt::coco::eval::IouType::Segm => {
-            bail!("--iou-type segm evaluates result files: vidt eval --gt G --detections D")
-        }
         (_, _, Some(data), Some(weights)) => with_backend!(a.device.device.as_str(), |B, dev| {
             let ds = read_dataset_dir(&data)?;
             let det = load_detector::<B>(&weights, &dev, false)?;
             let size = a.resize.sizes(det.input_size);
+            if a.iou_type == vidt::coco::eval::IouType::Segm && !det.config.plus {
+                bail!("--iou-type segm needs a ViDT+ model (one that predicts masks)");
+            }
             let dets = detect_dataset(&det.model, &ds, size, &dev, |_, _| Ok(()))?;
-            print(&vidt::coco::evaluate(&ds.coco, &dets))
+            print(&vidt::coco::eval::evaluate_as(&ds.coco, &dets, a.iou_type)?)
         }),
         (Some(gt), Some(detections), _, _) => {
             let gt: vidt::coco::CocoFile = read_json(&gt, "a COCO instances file")?;

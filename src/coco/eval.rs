@@ -10,12 +10,12 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::dataset::{CocoFile, Dataset, Sample};
-use super::masks::Segmentation;
+use super::masks::{RleCounts, Segmentation};
 use crate::boxes::{coco_iou, xyxy_to_xywh};
 use crate::defaults::TOP_K;
 use crate::detect::postprocess::postprocess;
 use crate::detect::preprocess::{load_image, make_batch};
-use crate::detect::uqr::mask_runs;
+use crate::detect::uqr::{MaskDecoder, detection_mask, mask_runs};
 use crate::error::Result;
 use crate::model::{ForwardOptions, Vidt, VidtOutput};
 use crate::ops::VidtBackend;
@@ -424,6 +424,7 @@ pub fn detect_dataset<B: VidtBackend>(
     mut each: impl FnMut(&Sample, VidtOutput<B>) -> Result<()>,
 ) -> Result<Vec<CocoDetection>> {
     let mut out = Vec::new();
+    let decoder = MaskDecoder::default();
     for (s, &image_id) in ds.samples.iter().zip(&ds.image_ids) {
         let img = load_image(&s.path)?;
         let b = make_batch(std::slice::from_ref(&img), size, max_size);
@@ -435,15 +436,26 @@ pub fn detect_dataset<B: VidtBackend>(
         let classes = o.pred_logits.dims()[2];
         let logits = read(o.pred_logits.clone())?;
         let boxes = read(o.pred_boxes.clone())?;
+        // ViDT+: each detection's mask too (the official post-processing's).
+        let vectors = o.vectors.last().cloned().map(read).transpose()?;
         each(s, o)?;
         let size = b.original_sizes[0];
         for d in postprocess(&logits, &boxes, classes, size, TOP_K, &[]) {
+            let segmentation = vectors.as_ref().map(|v| {
+                let k = v.len() / (logits.len() / classes);
+                let vector = &v[d.query * k..(d.query + 1) * k];
+                let (rle, _) = detection_mask(&decoder, vector, d.bbox, size);
+                Segmentation::Rle {
+                    size: rle.size,
+                    counts: RleCounts::Compressed(rle.counts),
+                }
+            });
             out.push(CocoDetection {
                 image_id,
                 category_id: d.label_id,
                 bbox: xyxy_to_xywh(d.bbox),
                 score: d.score,
-                segmentation: None,
+                segmentation,
             });
         }
     }

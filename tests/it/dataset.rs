@@ -136,6 +136,37 @@ fn eval_runs_the_model_over_a_dataset() {
             .unwrap_or_else(|| panic!("{key} missing in {v}"));
         assert!(x == -1.0 || (0.0..=1.0).contains(&x), "{key} = {x}");
     }
+    // Mask AP with a ViDT+ model (its masks against the synth masks); a model without masks
+    // is refused.
+    let segm = |weights: &std::path::Path| {
+        vidt()
+            .args([
+                "eval",
+                "--device",
+                "cpu",
+                "--iou-type",
+                "segm",
+                "--size",
+                "64",
+            ])
+            .args(["--max-size", "64", "--data"])
+            .arg(&dir)
+            .arg("--weights")
+            .arg(weights)
+            .output()
+            .unwrap()
+    };
+    let r = segm(&fixture_path("vidt_plus_nano_perturbed_f16.safetensors"));
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let ap = v["AP"].as_f64().unwrap();
+    assert!(ap == -1.0 || (0.0..=1.0).contains(&ap), "segm AP = {ap}");
+    let r = segm(&fixtures);
+    assert!(
+        !r.status.success() && String::from_utf8_lossy(&r.stderr).contains("ViDT+"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
 }
 
 /// COCO polygons rasterize as pycocotools' `frPyObjects` + `decode` (rleFrPoly), pixel for pixel,
