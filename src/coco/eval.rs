@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::dataset::{CocoFile, Dataset, Sample};
-use super::masks::{RleCounts, Segmentation};
+use super::masks::Segmentation;
 use crate::boxes::{coco_iou, xyxy_to_xywh};
 use crate::defaults::TOP_K;
 use crate::detect::postprocess::postprocess;
@@ -94,9 +94,9 @@ fn runs_intersection(a: &[u64], b: &[u64]) -> u64 {
 
 /// A segmentation's runs on an `h x w` image.
 fn mask_region(s: &Segmentation, h: usize, w: usize) -> std::result::Result<Region, String> {
-    let m = s.decode(h, w)?;
-    let runs = mask_runs(&m, (h, w));
-    let area = m.iter().filter(|&&v| v != 0).count() as u64;
+    let runs = mask_runs(&s.decode(h, w)?, (h, w));
+    // The odd runs are the ones.
+    let area = runs.iter().skip(1).step_by(2).sum();
     Ok(Region::Mask { runs, area })
 }
 
@@ -444,11 +444,7 @@ pub fn detect_dataset<B: VidtBackend>(
             let segmentation = vectors.as_ref().map(|v| {
                 let k = v.len() / (logits.len() / classes);
                 let vector = &v[d.query * k..(d.query + 1) * k];
-                let (rle, _) = detection_mask(&decoder, vector, d.bbox, size);
-                Segmentation::Rle {
-                    size: rle.size,
-                    counts: RleCounts::Compressed(rle.counts),
-                }
+                detection_mask(&decoder, vector, d.bbox, size).rle().into()
             });
             out.push(CocoDetection {
                 image_id,

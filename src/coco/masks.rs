@@ -105,39 +105,28 @@ pub enum RleCounts {
 
 impl Segmentation {
     /// The `h x w` bitmap (row-major), as pycocotools' `annToMask`: polygons rasterized by its
-    /// `rleFrPoly` and merged; an RLE of another size or whose runs do not cover it is an
-    /// error saying so.
+    /// `rleFrPoly` and merged; what [`validate`](Self::validate) refuses is an error saying so.
     pub fn decode(&self, h: usize, w: usize) -> std::result::Result<Vec<u8>, String> {
-        match self {
+        self.validate(h, w)?;
+        Ok(match self {
             Segmentation::Polygons(polys) => {
                 let mut out = vec![0u8; h * w];
-                for (i, p) in polys.iter().enumerate() {
-                    if p.len() < 6 || p.len() % 2 != 0 || p.iter().any(|v| !v.is_finite()) {
-                        return Err(format!(
-                            "polygon {i} has {} coordinates (an even number >= 6 expected)",
-                            p.len()
-                        ));
-                    }
+                for p in polys {
                     for (o, v) in out.iter_mut().zip(polygon_mask(p, h, w)) {
                         *o |= v;
                     }
                 }
-                Ok(out)
+                out
             }
-            Segmentation::Rle { size, counts } => {
-                if *size != [h, w] {
-                    return Err(format!("RLE of size {size:?} on a {h}x{w} image"));
-                }
-                let rle = match counts {
-                    RleCounts::Compressed(s) => Rle {
-                        size: *size,
-                        counts: s.clone(),
-                    },
-                    RleCounts::Runs(r) => return covering_runs_to_mask(r, h, w),
-                };
-                rle.decode()
-            }
-        }
+            Segmentation::Rle {
+                counts: RleCounts::Compressed(s),
+                ..
+            } => compressed(s, h, w).decode()?,
+            Segmentation::Rle {
+                counts: RleCounts::Runs(r),
+                ..
+            } => runs_to_mask(r, (h, w)),
+        })
     }
 
     /// Checks what can be checked without rasterizing (cheap enough for every annotation of a
@@ -160,12 +149,7 @@ impl Segmentation {
                     return Err(format!("RLE of size {size:?} on a {h}x{w} image"));
                 }
                 match counts {
-                    RleCounts::Compressed(s) => Rle {
-                        size: *size,
-                        counts: s.clone(),
-                    }
-                    .runs()
-                    .map(|_| ()),
+                    RleCounts::Compressed(s) => compressed(s, h, w).runs().map(|_| ()),
                     RleCounts::Runs(r) if r.iter().sum::<u64>() == (h * w) as u64 => Ok(()),
                     RleCounts::Runs(_) => Err(format!("RLE runs do not cover the {h}x{w} mask")),
                 }
@@ -175,7 +159,12 @@ impl Segmentation {
 
     /// The compressed RLE of a bitmap (what `vidt synth` writes).
     pub fn from_mask(mask: &[u8], h: usize, w: usize) -> Self {
-        let r = rle_encode(mask, (h, w));
+        rle_encode(mask, (h, w)).into()
+    }
+}
+
+impl From<Rle> for Segmentation {
+    fn from(r: Rle) -> Self {
         Segmentation::Rle {
             size: r.size,
             counts: RleCounts::Compressed(r.counts),
@@ -183,12 +172,12 @@ impl Segmentation {
     }
 }
 
-/// Column-major runs (first of zeros) to a row-major bitmap, if they cover it exactly.
-fn covering_runs_to_mask(runs: &[u64], h: usize, w: usize) -> std::result::Result<Vec<u8>, String> {
-    if runs.iter().sum::<u64>() != (h * w) as u64 {
-        return Err(format!("RLE runs do not cover the {h}x{w} mask"));
+/// A compressed `counts` string as the RLE of an `h x w` mask.
+fn compressed(counts: &str, h: usize, w: usize) -> Rle {
+    Rle {
+        size: [h, w],
+        counts: counts.to_string(),
     }
-    Ok(runs_to_mask(runs, (h, w)))
 }
 
 /// pycocotools' `rleFrPoly`: the polygon upsampled 5x, its boundary walked, the crossings of
@@ -269,5 +258,6 @@ fn polygon_mask(xy: &[f64], h: usize, w: usize) -> Vec<u8> {
             }
         }
     }
-    covering_runs_to_mask(&runs, h, w).unwrap_or_else(|_| vec![0; h * w])
+    // The runs end at h * w (pushed above): they cover the mask.
+    runs_to_mask(&runs, (h, w))
 }

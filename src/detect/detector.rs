@@ -214,9 +214,7 @@ impl<B: VidtBackend> Detector<B> {
                     let k = v.len() / (sizes.len() * q);
                     for d in &mut dets {
                         let vector = &v[(bi * q + d.query) * k..(bi * q + d.query + 1) * k];
-                        let (rle, mask) = detection_mask(dec, vector, d.bbox, size);
-                        d.segmentation = Some(rle);
-                        d.mask = Some(mask);
+                        d.mask = Some(detection_mask(dec, vector, d.bbox, size));
                     }
                 }
                 dets

@@ -139,7 +139,6 @@ mod tests {
             label: label.into(),
             bbox,
             query: 0,
-            segmentation: None,
             mask: None,
         }
     }

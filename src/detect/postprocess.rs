@@ -2,9 +2,9 @@
 //! (no threshold, no NMS), query = idx / classes, label = idx % classes, boxes cxcywh -> xyxy
 //! scaled by the original image size.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use super::uqr::{BoxMask, Rle};
+use super::uqr::BoxMask;
 use crate::boxes::{cxcywh_to_xyxy, iou};
 
 /// One detection in original-image pixels.
@@ -19,12 +19,18 @@ pub struct Detection {
     /// The [DET] token (query) it came from.
     #[serde(skip)]
     pub query: usize,
-    /// ViDT+: the instance mask as COCO RLE over the whole image (what `vidt detect` writes).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub segmentation: Option<Rle>,
-    /// ViDT+: the same mask as a bitmap of its extent (for drawing and the browser).
-    #[serde(skip)]
+    /// ViDT+: the instance mask, the bitmap of its extent (drawing, the browser); written as
+    /// `segmentation`, COCO RLE over the whole image.
+    #[serde(
+        rename = "segmentation",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "mask_as_rle"
+    )]
     pub mask: Option<BoxMask>,
+}
+
+fn mask_as_rle<S: Serializer>(mask: &Option<BoxMask>, s: S) -> Result<S::Ok, S::Error> {
+    mask.as_ref().map(BoxMask::rle).serialize(s)
 }
 
 /// Greedy class-wise non-maximum suppression of detections sorted by descending score: a
@@ -90,7 +96,6 @@ pub fn postprocess(
                 label: label_name(label, names),
                 bbox,
                 query: q,
-                segmentation: None,
                 mask: None,
             }
         })
@@ -108,7 +113,6 @@ mod tests {
             label: String::new(),
             bbox,
             query: 0,
-            segmentation: None,
             mask: None,
         }
     }

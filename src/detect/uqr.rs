@@ -215,7 +215,8 @@ pub fn paste_mask(
 }
 
 /// An instance mask in image pixels as the bitmap of its extent (the tight box of its ones;
-/// everything outside is 0): `data` is `width * height`, row-major, from pixel `(x, y)`.
+/// everything outside is 0): `data` is `width * height`, row-major, from pixel `(x, y)` of an
+/// image of `image` `(h, w)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BoxMask {
     pub x: usize,
@@ -223,6 +224,7 @@ pub struct BoxMask {
     pub width: usize,
     pub height: usize,
     pub data: Vec<u8>,
+    pub image: (usize, usize),
 }
 
 impl BoxMask {
@@ -237,7 +239,10 @@ impl BoxMask {
             }
         }
         if x1 <= x0 {
-            return Self::default();
+            return Self {
+                image: (h, w),
+                ..Self::default()
+            };
         }
         let data = (y0..y1)
             .flat_map(|y| mask[y * w + x0..y * w + x1].iter().copied())
@@ -248,7 +253,19 @@ impl BoxMask {
             width: x1 - x0,
             height: y1 - y0,
             data,
+            image: (h, w),
         }
+    }
+
+    /// The whole image's mask as COCO RLE (what `vidt detect` writes).
+    pub fn rle(&self) -> Rle {
+        let (h, w) = self.image;
+        let mut full = vec![0u8; h * w];
+        for (r, row) in self.data.chunks(self.width.max(1)).enumerate() {
+            let at = (self.y + r) * w + self.x;
+            full[at..at + row.len()].copy_from_slice(row);
+        }
+        rle_encode(&full, self.image)
     }
 
     /// Whether image pixel `(x, y)` is in the mask.
@@ -262,15 +279,15 @@ impl BoxMask {
 }
 
 /// The official post-processing's mask of one detection: its vector decoded, pasted into the
-/// `(h, w)` image at `bbox` (threshold 0.5); as RLE and as the bitmap of its extent.
+/// `(h, w)` image at `bbox` (threshold 0.5), as the bitmap of its extent.
 pub fn detection_mask(
     decoder: &MaskDecoder,
     vector: &[f32],
     bbox: [f32; 4],
     size: (usize, usize),
-) -> (Rle, BoxMask) {
+) -> BoxMask {
     let image = paste_mask(&decoder.decode(vector), decoder.side(), bbox, size, 0.5);
-    (rle_encode(&image, size), BoxMask::from_image(&image, size))
+    BoxMask::from_image(&image, size)
 }
 
 /// A binary mask as COCO run-length encoding: `size` = `[height, width]`, `counts` the

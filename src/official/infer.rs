@@ -1,7 +1,7 @@
 //! The configuration of a checkpoint, inferred from its tensors' shapes: stage depths and heads
 //! from the Swin blocks present, the window from the relative-position tables, [DET] tokens,
-//! widths, decoder layers, points and classes; ViDT+ from its EPFF keys. The keys probed are spelled by the table's own
-//! helpers ([`super::keys`]).
+//! widths, decoder layers, points and classes; ViDT+ from its EPFF keys. The keys probed are
+//! spelled by the table's own helpers ([`super::keys`]).
 
 use super::keys::{
     ATTENTION_WEIGHTS, CLASS_EMBED, DET_POS_EMBED, DET_TOKEN, PATCH_EMBED_PROJ, REL_POS_TABLE,
