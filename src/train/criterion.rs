@@ -397,7 +397,16 @@ impl Criterion {
                 })
                 .collect::<Result<Vec<_>>>()?;
             let canvas = canvas(masks.iter().copied());
+            // Each object's vector target, once: every level matches it to its own query.
             let dct = MaskDecoder::default();
+            let vector_targets: Vec<Vec<Vec<f32>>> = masks
+                .iter()
+                .map(|m| {
+                    (0..m.len())
+                        .map(|j| dct.encode(&cropped_mask(m, j, canvas, dct.side())))
+                        .collect()
+                })
+                .collect();
             for (l, ((_, boxes), (vectors, ious))) in out
                 .iter_mut()
                 .zip(levels.iter().zip(p.vectors.iter().zip(&p.ious)))
@@ -408,9 +417,7 @@ impl Criterion {
                     ious.clone(),
                     &l.indices,
                     targets,
-                    &masks,
-                    canvas,
-                    &dct,
+                    &vector_targets,
                     num_boxes,
                 );
                 l.loss_iouaware = Some(iou);
@@ -445,7 +452,8 @@ impl Criterion {
         })
     }
 
-    /// One level's IoU-aware and vector losses on its matching.
+    /// One level's IoU-aware and vector losses on its matching; `vector_targets[b][j]` is
+    /// image `b`'s object `j`'s.
     #[allow(clippy::too_many_arguments)]
     fn plus_level<B: VidtBackend>(
         &self,
@@ -454,9 +462,7 @@ impl Criterion {
         ious: Tensor<B, 3>,
         indices: &[Matching],
         targets: &[Target],
-        masks: &[&crate::coco::InstanceMasks],
-        canvas: (usize, usize),
-        dct: &MaskDecoder,
+        vector_targets: &[Vec<Vec<f32>>],
         num_boxes: f32,
     ) -> (Tensor<B, 1>, Tensor<B, 1>) {
         let [b, q, k] = vectors.dims();
@@ -466,8 +472,7 @@ impl Criterion {
             for (&s, &j) in src.iter().zip(tgt) {
                 rows.push((bi * q + s) as i64);
                 tgt_boxes.extend_from_slice(&targets[bi].boxes[j]);
-                let crop = cropped_mask(masks[bi], j, canvas, dct.side());
-                tgt_vectors.extend(dct.encode(&crop).into_iter().take(k));
+                tgt_vectors.extend_from_slice(&vector_targets[bi][j][..k]);
             }
         }
         let n = rows.len();
@@ -516,25 +521,27 @@ impl Criterion {
             .zip(masks)
             .map(|(t, m)| token_labels(m, &t.labels, canvas, &p.token_shapes, classes))
             .collect();
-        let mut focal = None;
-        let mut dice = None;
-        for (l, (logits, &(h, w))) in p.token_logits.iter().zip(&p.token_shapes).enumerate() {
-            let data: Vec<f32> = per_image
+        let per_level =
+            p.token_logits
                 .iter()
-                .flat_map(|v| v[l].iter().copied())
-                .collect();
-            let t = Tensor::<B, 3>::from_data(TensorData::new(data, [b, h * w, classes]), &device);
-            let f = focal_loss_mean(logits.clone(), t.clone(), num_boxes);
-            let d = dice_loss(logits.clone(), t, num_boxes);
-            focal = Some(match focal {
-                Some(a) => a + f,
-                None => f,
-            });
-            dice = Some(match dice {
-                Some(a) => a + d,
-                None => d,
-            });
-        }
-        Ok((focal.expect("a level"), dice.expect("a level")))
+                .zip(&p.token_shapes)
+                .enumerate()
+                .map(|(l, (logits, &(h, w)))| {
+                    let data: Vec<f32> = per_image
+                        .iter()
+                        .flat_map(|v| v[l].iter().copied())
+                        .collect();
+                    let t = Tensor::<B, 3>::from_data(
+                        TensorData::new(data, [b, h * w, classes]),
+                        &device,
+                    );
+                    (
+                        focal_loss_mean(logits.clone(), t.clone(), num_boxes),
+                        dice_loss(logits.clone(), t, num_boxes),
+                    )
+                });
+        Ok(per_level
+            .reduce(|(f, d), (f2, d2)| (f + f2, d + d2))
+            .expect("a level"))
     }
 }
