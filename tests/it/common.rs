@@ -93,6 +93,39 @@ pub fn get<'a>(f: &'a TensorMap, key: &str) -> &'a HostTensor {
     f.require(key).unwrap_or_else(|e| panic!("fixture: {e}"))
 }
 
+/// Fixture tensor `key` on `dev`.
+pub fn tensor<BB: Backend, const D: usize>(
+    f: &TensorMap,
+    key: &str,
+    dev: &Device<BB>,
+) -> Tensor<BB, D> {
+    get(f, key).to_tensor(dev)
+}
+
+/// Rows of `N` values.
+pub fn rows<const N: usize>(t: &HostTensor) -> Vec<[f32; N]> {
+    t.data
+        .chunks(N)
+        .map(|c| std::array::from_fn(|i| c[i]))
+        .collect()
+}
+
+/// The fixture's targets of images `0..n`: `target_{b}_labels` and `target_{b}_boxes`
+/// (normalized cxcywh), without masks.
+pub fn fixture_targets(f: &TensorMap, n: usize) -> Vec<vidt::coco::Target> {
+    (0..n)
+        .map(|b| vidt::coco::Target {
+            labels: get(f, &format!("target_{b}_labels"))
+                .data
+                .iter()
+                .map(|&v| v as usize)
+                .collect(),
+            boxes: rows(get(f, &format!("target_{b}_boxes"))),
+            masks: None,
+        })
+        .collect()
+}
+
 pub fn mask_of(f: &TensorMap, key: &str) -> PixelMask {
     let m = get(f, key);
     PixelMask::new(

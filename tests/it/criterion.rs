@@ -3,48 +3,28 @@
 //! (`fixture_loss_perturbed`), on the official model outputs of `fixture_nano_perturbed`.
 
 use crate::common::*;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use vidt::coco::Target;
 use vidt::train::criterion::Criterion;
 use vidt::train::matcher::Matcher;
-
-fn targets(f: &vidt::TensorMap) -> Vec<Target> {
-    (0..2)
-        .map(|b| Target {
-            labels: get(f, &format!("target_{b}_labels"))
-                .data
-                .iter()
-                .map(|&v| v as usize)
-                .collect(),
-            boxes: get(f, &format!("target_{b}_boxes"))
-                .data
-                .chunks(4)
-                .map(|c| [c[0], c[1], c[2], c[3]])
-                .collect(),
-            masks: None,
-        })
-        .collect()
-}
-
-fn t3(f: &vidt::TensorMap, k: &str) -> Tensor<B, 3> {
-    let w = get(f, k);
-    Tensor::from_data(TensorData::new(w.data.clone(), w.shape.clone()), &cpu())
-}
 
 #[test]
 fn matching_and_every_loss_term_match_reference() {
     let out = fixture("fixture_nano_perturbed.safetensors");
     let lf = fixture("fixture_loss_perturbed.safetensors");
-    let tg = targets(&lf);
+    let tg = fixture_targets(&lf, 2);
     let mut levels: Vec<(Tensor<B, 3>, Tensor<B, 3>)> = (0..6)
         .map(|i| {
             (
-                t3(&out, &format!("aux_{i}_pred_logits")),
-                t3(&out, &format!("aux_{i}_pred_boxes")),
+                tensor(&out, &format!("aux_{i}_pred_logits"), &cpu()),
+                tensor(&out, &format!("aux_{i}_pred_boxes"), &cpu()),
             )
         })
         .collect();
-    levels.push((t3(&out, "pred_logits"), t3(&out, "pred_boxes")));
+    levels.push((
+        tensor(&out, "pred_logits", &cpu()),
+        tensor(&out, "pred_boxes", &cpu()),
+    ));
     let losses = Criterion::default()
         .forward(&levels, &tg)
         .expect("criterion");

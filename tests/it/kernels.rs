@@ -15,11 +15,6 @@ fn gpu() -> Device<W> {
     Default::default()
 }
 
-fn t<BB: Backend, const D: usize>(f: &TensorMap, k: &str, dev: &Device<BB>) -> Tensor<BB, D> {
-    let w = get(f, k);
-    Tensor::from_data(TensorData::new(w.data.clone(), w.shape.clone()), dev)
-}
-
 fn rand<const D: usize>(shape: [usize; D], seed: u64, lo: f32, hi: f32) -> Tensor<W, D> {
     let n = shape.iter().product();
     Tensor::from_data(
@@ -51,10 +46,10 @@ fn msda_forward_kernel_matches_fixture() {
     let f = fixture("fixture_msda.safetensors");
     let dev = gpu();
     let out = W::ms_deform_attn(
-        t(&f, "value", &dev),
+        tensor(&f, "value", &dev),
         &shapes(&f),
-        t(&f, "sampling_locations", &dev),
-        t(&f, "attention_weights", &dev),
+        tensor(&f, "sampling_locations", &dev),
+        tensor(&f, "attention_weights", &dev),
     );
     assert_close("kernel msda output", out.clone(), get(&f, "output"), 1e-5);
     assert_close(
@@ -93,11 +88,11 @@ fn msda_backward_kernel_matches_fixture() {
     assert!(W::has_ms_deform_attn_backward());
     let f = fixture("fixture_msda.safetensors");
     let dev = gpu();
-    let value: Tensor<A, 4> = t(&f, "value", &dev).require_grad();
-    let loc: Tensor<A, 6> = t(&f, "sampling_locations", &dev).require_grad();
-    let w: Tensor<A, 5> = t(&f, "attention_weights", &dev).require_grad();
+    let value: Tensor<A, 4> = tensor(&f, "value", &dev).require_grad();
+    let loc: Tensor<A, 6> = tensor(&f, "sampling_locations", &dev).require_grad();
+    let w: Tensor<A, 5> = tensor(&f, "attention_weights", &dev).require_grad();
     let out = A::ms_deform_attn(value.clone(), &shapes(&f), loc.clone(), w.clone());
-    let go: Tensor<A, 3> = t(&f, "grad_output", &dev);
+    let go: Tensor<A, 3> = tensor(&f, "grad_output", &dev);
     let grads = (out * go).sum().backward();
     assert_close(
         "kernel grad value",
@@ -160,7 +155,7 @@ pub fn check_model_on<BB: VidtBackend>(name: &str, label: &str, dev: &Device<BB>
     let model = vidt::official::load::<BB>(&w, &cfg, dev).unwrap();
     let mask = mask_of(&f, "mask");
     let out = model
-        .forward(t(&f, "input", dev), &mask, Default::default())
+        .forward(tensor(&f, "input", dev), &mask, Default::default())
         .unwrap();
     assert_close(
         &format!("{name} {label} pred_logits"),
@@ -251,7 +246,7 @@ fn plus_model_on_wgpu_matches_fixture() {
     let model = vidt::official::load::<W>(&w, &cfg, &dev).unwrap();
     let out = model
         .forward(
-            t(&f, "input", &dev),
+            tensor(&f, "input", &dev),
             &mask_of(&f, "mask"),
             Default::default(),
         )

@@ -3,8 +3,7 @@
 //! (`fixture_nano_perturbed*`), stage by stage, then the final and auxiliary outputs.
 
 use crate::common::*;
-use burn::tensor::{Tensor, TensorData};
-use vidt::TensorMap;
+use burn::tensor::Tensor;
 use vidt::model::{ForwardOptions, Vidt};
 
 /// Final outputs: the bounds the issue sets (float32 reference on CPU).
@@ -24,11 +23,6 @@ fn model() -> (Vidt<B>, burn::tensor::Device<B>) {
     (vidt::official::load(&w, &cfg, &dev).expect("load"), dev)
 }
 
-fn input(f: &TensorMap, dev: &burn::tensor::Device<B>) -> Tensor<B, 4> {
-    let x = get(f, "input");
-    Tensor::from_data(TensorData::new(x.data.clone(), x.shape.clone()), dev)
-}
-
 fn check_fixture(name: &str) {
     let f = fixture(name);
     let (m, dev) = model();
@@ -38,7 +32,7 @@ fn check_fixture(name: &str) {
         ..Default::default()
     };
     let tr = m
-        .forward_traced(input(&f, &dev), &mask, opts)
+        .forward_traced(tensor(&f, "input", &dev), &mask, opts)
         .expect("forward");
     let bb = &tr.backbone;
 
@@ -176,7 +170,7 @@ fn four_decoder_layers_equal_aux_4() {
     let mask = mask_of(&f, "mask");
     let out = m
         .forward(
-            input(&f, &dev),
+            tensor(&f, "input", &dev),
             &mask,
             ForwardOptions {
                 dec_layers: Some(4),

@@ -9,38 +9,23 @@ use burn::tensor::{Tensor, TensorData};
 use vidt::coco::{InstanceMasks, Target};
 use vidt::train::criterion::{Criterion, PlusOutputs};
 
-fn rows<const N: usize>(t: &vidt::HostTensor) -> Vec<[f32; N]> {
-    t.data
-        .chunks(N)
-        .map(|c| std::array::from_fn(|i| c[i]))
-        .collect()
-}
-
+/// The fixture's targets with their instance masks (on the padded canvas) and pixel boxes.
 fn targets(f: &vidt::TensorMap) -> Vec<Target> {
-    (0..2)
-        .map(|b| {
-            let m = get(f, &format!("target_{b}_masks"));
-            Target {
-                labels: get(f, &format!("target_{b}_labels"))
-                    .data
-                    .iter()
-                    .map(|&v| v as usize)
-                    .collect(),
-                boxes: rows(get(f, &format!("target_{b}_boxes"))),
-                masks: Some(InstanceMasks {
-                    height: m.shape[1],
-                    width: m.shape[2],
-                    data: m.data.iter().map(|&v| (v != 0.0) as u8).collect(),
-                    boxes_px: rows(get(f, &format!("target_{b}_boxes_xyxy_px"))),
-                }),
-            }
-        })
-        .collect()
+    let mut t = fixture_targets(f, 2);
+    for (b, t) in t.iter_mut().enumerate() {
+        let m = get(f, &format!("target_{b}_masks"));
+        t.masks = Some(InstanceMasks {
+            height: m.shape[1],
+            width: m.shape[2],
+            data: m.data.iter().map(|&v| (v != 0.0) as u8).collect(),
+            boxes_px: rows(get(f, &format!("target_{b}_boxes_xyxy_px"))),
+        });
+    }
+    t
 }
 
 fn t3(f: &vidt::TensorMap, k: &str) -> Tensor<B, 3> {
-    let w = get(f, k);
-    Tensor::from_data(TensorData::new(w.data.clone(), w.shape.clone()), &cpu())
+    tensor(f, k, &cpu())
 }
 
 #[test]

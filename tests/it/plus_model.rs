@@ -5,7 +5,6 @@
 //! logits, then logits, boxes, UQR vectors and IoU logits of every level.
 
 use crate::common::*;
-use burn::tensor::{Tensor, TensorData};
 use vidt::model::{ForwardOptions, Vidt};
 
 const CHECKPOINT: &str = "vidt_plus_nano_perturbed_f16.safetensors";
@@ -33,8 +32,7 @@ fn model() -> (Vidt<B>, burn::tensor::Device<B>) {
 fn plus_nano_matches_the_reference_level_by_level() {
     let f = fixture(FIXTURE);
     let (m, dev) = model();
-    let x = get(&f, "input");
-    let x = Tensor::<B, 4>::from_data(TensorData::new(x.data.clone(), x.shape.clone()), &dev);
+    let x = tensor(&f, "input", &dev);
     let mask = mask_of(&f, "mask");
     let opts = ForwardOptions {
         keep_intermediates: true,
@@ -95,8 +93,7 @@ fn plus_nano_matches_the_reference_level_by_level() {
 fn plus_outputs_are_named_as_the_fixture() {
     let f = fixture(FIXTURE);
     let (m, dev) = model();
-    let x = get(&f, "input");
-    let x = Tensor::<B, 4>::from_data(TensorData::new(x.data.clone(), x.shape.clone()), &dev);
+    let x = tensor(&f, "input", &dev);
     let out = m
         .forward(x, &mask_of(&f, "mask"), ForwardOptions::default())
         .expect("forward");

@@ -25,29 +25,43 @@ fn synthetic_batch(size: usize, b: usize) -> (Vec<f32>, Vec<Target>) {
     (data, targets)
 }
 
+/// `steps` training steps of `model` on one batch at learning rate `lr` (official AdamW, weight
+/// decay 1e-4, clipping 0.1): the loss before each step.
+fn train_on(
+    mut model: vidt::Vidt<AB>,
+    images: &Tensor<AB, 4>,
+    mask: &vidt::PixelMask,
+    targets: &[Target],
+    steps: usize,
+    lr: f64,
+) -> Vec<f32> {
+    let criterion = Criterion::default();
+    let mut optim = VidtOptim::new(&model, 1e-4, 0.1);
+    let mut losses = Vec::new();
+    for _ in 0..steps {
+        let shard = Shard {
+            images: images.clone(),
+            mask: mask.clone(),
+            targets: targets.to_vec(),
+        };
+        let (m, loss) = train_step(model, &mut optim, lr, vec![shard], &criterion, None).unwrap();
+        model = m;
+        losses.push(loss.total);
+    }
+    losses
+}
+
 #[test]
 fn overfits_a_few_synthetic_images() {
     let w = checkpoint();
     let cfg = vidt::official::infer_config(&w).unwrap();
     let dev = cpu();
-    let mut model = vidt::official::load::<AB>(&w, &cfg, &dev).unwrap();
+    let model = vidt::official::load::<AB>(&w, &cfg, &dev).unwrap();
     let (size, b) = (96usize, 2usize);
     let (data, targets) = synthetic_batch(size, b);
     let images = Tensor::<AB, 4>::from_data(TensorData::new(data, [b, 3, size, size]), &dev);
     let mask = vidt::PixelMask::zeros(b, size, size);
-    let criterion = Criterion::default();
-    let mut optim = VidtOptim::new(&model, 1e-4, 0.1);
-    let mut losses = Vec::new();
-    for _ in 0..20 {
-        let shard = Shard {
-            images: images.clone(),
-            mask: mask.clone(),
-            targets: targets.clone(),
-        };
-        let (m, loss) = train_step(model, &mut optim, 2e-4, vec![shard], &criterion, None).unwrap();
-        model = m;
-        losses.push(loss.total);
-    }
+    let losses = train_on(model, &images, &mask, &targets, 20, 2e-4);
     println!("losses: {losses:?}");
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(
@@ -432,7 +446,7 @@ fn plus_overfits_a_few_synthetic_images_with_masks() {
     cfg.num_classes = 4;
     let dev = cpu();
     let w = vidt::official::initial_weights(&cfg, 7);
-    let mut model = vidt::official::load::<AB>(&w, &cfg, &dev).unwrap();
+    let model = vidt::official::load::<AB>(&w, &cfg, &dev).unwrap();
     let (size, b) = (64usize, 2usize);
     let (data, targets) = synthetic_batch(size, b);
     assert!(
@@ -464,18 +478,7 @@ fn plus_overfits_a_few_synthetic_images_with_masks() {
             assert!(v.is_some_and(|v| v.is_finite() && v > 0.0), "{term}: {v:?}");
         }
     }
-    let mut optim = VidtOptim::new(&model, 1e-4, 0.1);
-    let mut losses = Vec::new();
-    for _ in 0..40 {
-        let shard = Shard {
-            images: images.clone(),
-            mask: mask.clone(),
-            targets: targets.clone(),
-        };
-        let (m, loss) = train_step(model, &mut optim, 2e-3, vec![shard], &criterion, None).unwrap();
-        model = m;
-        losses.push(loss.total);
-    }
+    let losses = train_on(model, &images, &mask, &targets, 40, 2e-3);
     println!("ViDT+ losses: {losses:?}");
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(
