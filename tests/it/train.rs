@@ -514,6 +514,22 @@ fn trains_plus_from_the_command_line() {
     };
     let r = train(&data, &out);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // On wgpu: a clear error, not cubecl's panic in the backward of the bilinear upsampling.
+    let gpu = vidt()
+        .args([
+            "train", "--device", "wgpu", "--plus", "--preset", "pico", "--epochs", "1",
+        ])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(root.join("gpu-run"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&gpu.stderr);
+    assert!(
+        !gpu.status.success() && err.contains("--device cpu") && !err.contains("panicked"),
+        "{err}"
+    );
     let (state, weights) = vidt::train::checkpoint::read_checkpoint(&out).unwrap();
     assert!(state.config.plus && state.config.det_tokens == 20);
     assert!(state.history[0].train_loss.is_finite());
