@@ -1,5 +1,5 @@
 #![cfg(feature = "flex")]
-//! Training on the CPU backend: twenty steps on a handful of synthetic images at least
+//! Training on the CPU backend: thirty steps on a handful of synthetic images at least
 //! halve the loss (the whole path — autodiff through the model, matcher, criterion, AdamW with
 //! gradient clipping — works).
 
@@ -61,7 +61,7 @@ fn overfits_a_few_synthetic_images() {
     let (data, targets) = synthetic_batch(size, b);
     let images = Tensor::<AB, 4>::from_data(TensorData::new(data, [b, 3, size, size]), &dev);
     let mask = vidt::PixelMask::zeros(b, size, size);
-    let losses = train_on(model, &images, &mask, &targets, 20, 2e-4);
+    let losses = train_on(model, &images, &mask, &targets, 30, 2e-4);
     println!("losses: {losses:?}");
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(
