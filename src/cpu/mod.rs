@@ -43,10 +43,6 @@ fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sen
 }
 
 impl VidtBackend for Flex {
-    fn has_bilinear_backward() -> bool {
-        true
-    }
-
     fn gelu_tokens(x: Tensor<Self, 3>) -> Tensor<Self, 3> {
         let dims = x.dims();
         let Some(p) = contiguous(&x) else {

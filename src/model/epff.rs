@@ -5,19 +5,20 @@
 //! unit, and a second residual unit follows. The decoder takes the results coarsest first.
 //!
 //! Features stay channel-last tokens `(B, H*W, C)` as elsewhere in the neck; only the 3x3
-//! convolution and the upsampling see `(B, C, H, W)`.
+//! convolution sees `(B, C, H, W)`. The upsampling is two matmuls with interpolation matrices
+//! (rows, then columns) on the tokens: autodiff differentiates it on every backend (burn 0.21's
+//! cubecl backends have no backward for `interpolate`'s bilinear mode), and no permute is needed.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, PaddingConfig2d};
-use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Tensor, TensorData};
 
 use super::layers::{GroupNorm, linear};
 use crate::config::VidtConfig;
 use crate::ops::VidtBackend;
+use crate::ops::upload::upload;
 
 /// Bottleneck width of the residual units (DPT's).
 const UNIT_WIDTH: usize = 64;
@@ -33,6 +34,46 @@ fn to_map<B: VidtBackend>(x: Tensor<B, 3>, h: usize, w: usize) -> Tensor<B, 4> {
 fn to_tokens<B: VidtBackend>(x: Tensor<B, 4>) -> Tensor<B, 3> {
     let [b, c, h, w] = x.dims();
     x.permute([0, 2, 3, 1]).reshape([b, h * w, c])
+}
+
+/// The `(out, in)` matrix of 1-D linear interpolation with corners aligned, weights computed in
+/// float32 as PyTorch's `upsample_bilinear2d(align_corners=True)` computes them on the CPU.
+fn interpolation_matrix(out: usize, input: usize) -> Vec<f32> {
+    let scale = match out > 1 {
+        true => (input as f32 - 1.0) / (out as f32 - 1.0),
+        false => 0.0,
+    };
+    let mut m = vec![0.0f32; out * input];
+    for i in 0..out {
+        let src = scale * i as f32;
+        let i0 = (src as usize).min(input - 1);
+        let i1 = (i0 + 1).min(input - 1);
+        let frac = src - i0 as f32;
+        m[i * input + i0] += 1.0 - frac;
+        m[i * input + i1] += frac;
+    }
+    m
+}
+
+/// Tokens of a `(h, w)` map, bilinearly upsampled (corners aligned) to `(out_h, out_w)`:
+/// `F.interpolate(mode="bilinear", align_corners=True)` as `Ry . X . Rw^T`.
+pub fn upsample_aligned<B: VidtBackend>(
+    x: Tensor<B, 3>,
+    (h, w): (usize, usize),
+    (out_h, out_w): (usize, usize),
+) -> Tensor<B, 3> {
+    let [b, _, c] = x.dims();
+    let device = x.device();
+    let matrix = |out: usize, input: usize, batch: usize| {
+        upload::<B, 3>(
+            TensorData::new(interpolation_matrix(out, input), [1, out, input]),
+            &device,
+        )
+        .expand([batch, out, input])
+    };
+    let rows = matrix(out_h, h, b).matmul(x.reshape([b, h, w * c]));
+    let cols = matrix(out_w, w, b * out_h).matmul(rows.reshape([b * out_h, w, c]));
+    cols.reshape([b, out_h * out_w, c])
 }
 
 /// DPT's `ResidualConvUnit` without batch norm: `x + conv3(relu(conv2(relu(conv1(relu(x))))))`,
@@ -131,12 +172,8 @@ impl<B: VidtBackend> Epff<B> {
             let path = match out.last() {
                 None => self.coarsest.forward(x, h, w),
                 Some((coarser, ch, cw)) => {
-                    let up = interpolate(
-                        to_map(coarser.clone(), *ch, *cw),
-                        [h, w],
-                        InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true),
-                    );
-                    self.refinenet[i].forward(to_tokens(up), x, h, w)
+                    let up = upsample_aligned(coarser.clone(), (*ch, *cw), (h, w));
+                    self.refinenet[i].forward(up, x, h, w)
                 }
             };
             out.push((path, h, w));

@@ -56,10 +56,6 @@ impl<B: VidtBackend> Backward<B, 3> for MsDeformAttnBackward {
 }
 
 impl<B: VidtBackend, C: CheckpointStrategy> VidtBackend for Autodiff<B, C> {
-    fn has_bilinear_backward() -> bool {
-        B::has_bilinear_backward()
-    }
-
     fn ms_deform_attn(
         value: Tensor<Self, 4>,
         shapes: &[(usize, usize)],

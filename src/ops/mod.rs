@@ -37,12 +37,6 @@ pub trait VidtBackend: Backend {
         ms_deform_attn::reference(value, shapes, locations, weights)
     }
 
-    /// Whether autodiff can differentiate bilinear interpolation here (ViDT+'s EPFF upsampling,
-    /// corners aligned): burn 0.21's cubecl backends (wgpu, CUDA) panic on its backward.
-    fn has_bilinear_backward() -> bool {
-        false
-    }
-
     /// Whether [`Self::ms_deform_attn_backward`] is a kernel (autodiff then uses it instead of
     /// differentiating the reference).
     fn has_ms_deform_attn_backward() -> bool {

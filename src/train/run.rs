@@ -211,13 +211,6 @@ where
     let train = read_dataset_dir(&run.data)?;
     let val = run.val.as_deref().map(read_dataset_dir).transpose()?;
     let (state, weights) = starting_point(run)?;
-    if state.config.plus && !B::has_bilinear_backward() {
-        return Err(VidtError::Unsupported(
-            "ViDT+ trains on --device cpu for now: burn 0.21's wgpu and CUDA backends cannot \
-             differentiate EPFF's bilinear upsampling"
-                .into(),
-        ));
-    }
     let model = crate::official::load::<B>(&weights, &state.config, &devices[0])?;
     let optim_state = match run.resume {
         true => read_optimizer_state(&run.out, state.epoch)?,

@@ -82,6 +82,13 @@ fn msda_forward_kernel_matches_reference_on_random_cases() {
     }
 }
 
+/// EPFF's upsampling trains on wgpu: forward and gradient as burn's bilinear `interpolate` on
+/// the CPU (burn 0.21's cubecl backends have no backward for `interpolate` itself).
+#[test]
+fn epff_upsampling_differentiates_on_wgpu() {
+    crate::plus_model::check_epff_upsampling::<Autodiff<W>>("wgpu", &gpu());
+}
+
 #[test]
 fn msda_backward_kernel_matches_fixture() {
     type A = Autodiff<W>;

@@ -163,3 +163,73 @@ fn plus_model_file_with_four_decoder_layers_equals_level_4() {
         }
     }
 }
+
+/// EPFF's upsampling (interpolation-matrix matmuls on the tokens) against burn's own bilinear
+/// `interpolate` (corners aligned) on the CPU, forward and gradient, for the size pairs the
+/// pyramid makes (doubling, odd sizes, a single row); `BB` is the backend under test.
+pub fn check_epff_upsampling<BB>(label: &str, dev: &burn::tensor::Device<BB>)
+where
+    BB: burn::tensor::backend::AutodiffBackend + vidt::ops::VidtBackend,
+{
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+    use burn::tensor::{Tensor, TensorData};
+    let (b, c) = (2, 6);
+    for (i, &((h, w), (oh, ow))) in [
+        ((5, 5), (10, 10)),
+        ((3, 4), (5, 7)),
+        ((1, 2), (2, 3)),
+        ((7, 3), (13, 6)),
+        ((4, 4), (4, 4)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut rng = vidt::rng::Rng::new(40 + i as u64);
+        let x = rng.uniforms(b * h * w * c, -1.0, 1.0);
+        let g = rng.uniforms(b * oh * ow * c, -1.0, 1.0);
+        // Ours on `BB`, in token layout.
+        let xt: Tensor<BB, 3> =
+            Tensor::<BB, 3>::from_data(TensorData::new(x.clone(), [b, h * w, c]), dev)
+                .require_grad();
+        let gt = Tensor::<BB, 3>::from_data(TensorData::new(g.clone(), [b, oh * ow, c]), dev);
+        let ours = vidt::model::epff::upsample_aligned(xt.clone(), (h, w), (oh, ow));
+        let grads = (ours.clone() * gt).sum().backward();
+        let ours_grad = xt.grad(&grads).unwrap();
+        // burn's interpolate on the CPU, in map layout.
+        let dc = cpu();
+        let xm = Tensor::<AB, 4>::from_data(TensorData::new(x, [b, h, w, c]), &dc)
+            .permute([0, 3, 1, 2])
+            .require_grad();
+        let gm = Tensor::<AB, 4>::from_data(TensorData::new(g, [b, oh, ow, c]), &dc)
+            .permute([0, 3, 1, 2]);
+        let theirs = interpolate(
+            xm.clone(),
+            [oh, ow],
+            InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true),
+        );
+        let grads = (theirs.clone() * gm).sum().backward();
+        let theirs_grad = xm.grad(&grads).unwrap().permute([0, 2, 3, 1]);
+        let theirs = theirs.permute([0, 2, 3, 1]).inner();
+        let diff = |a: Vec<f32>, t: Tensor<B, 4>| {
+            let (_, t) = values(t);
+            assert_eq!(a.len(), t.len());
+            a.iter()
+                .zip(&t)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max)
+        };
+        let fwd = diff(values(ours).1, theirs);
+        let bwd = diff(values(ours_grad).1, theirs_grad);
+        println!("{label} upsample {h}x{w} -> {oh}x{ow}: forward {fwd:.2e}, gradient {bwd:.2e}");
+        assert!(
+            fwd <= 1e-6 && bwd <= 1e-5,
+            "{label} {h}x{w} -> {oh}x{ow}: {fwd} {bwd}"
+        );
+    }
+}
+
+#[test]
+fn epff_upsampling_equals_bilinear_interpolate() {
+    check_epff_upsampling::<AB>("cpu", &cpu());
+}
