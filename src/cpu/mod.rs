@@ -5,6 +5,7 @@
 //! the browser, where this is the CPU fallback. Inference only: under autodiff the tensor-op
 //! references run (they are differentiable), so training is unchanged.
 
+mod exp;
 mod group_norm;
 mod ms_deform_attn;
 mod swin_attention;
