@@ -7,6 +7,7 @@
 
 mod exp;
 mod group_norm;
+mod linear;
 mod ms_deform_attn;
 mod swin_attention;
 
@@ -44,6 +45,37 @@ fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sen
 }
 
 impl VidtBackend for Flex {
+    fn linear_last<const D: usize>(
+        x: Tensor<Self, D>,
+        weight: Tensor<Self, 2>,
+        bias: Option<Tensor<Self, 1>>,
+    ) -> Tensor<Self, D> {
+        let dims = x.dims();
+        let [k, n] = weight.dims();
+        // `Some(None)`: no bias; `None`: a bias of another element type.
+        let b = match &bias {
+            None => Some(None),
+            Some(b) => contiguous(b).map(Some),
+        };
+        match (contiguous(&x), contiguous(&weight), b) {
+            (Some(xv), Some(wv), Some(bv)) if D >= 2 && dims[D - 1] == k => {
+                let m = dims[..D - 1].iter().product();
+                let out = linear::forward(
+                    xv.storage(),
+                    wv.storage(),
+                    bv.as_ref().map(|b| b.storage()),
+                    m,
+                    k,
+                    n,
+                );
+                let mut shape = dims;
+                shape[D - 1] = n;
+                tensor(out, shape)
+            }
+            _ => burn::tensor::module::linear(x, weight, bias),
+        }
+    }
+
     fn gelu_tokens(x: Tensor<Self, 3>) -> Tensor<Self, 3> {
         let dims = x.dims();
         let Some(p) = contiguous(&x) else {

@@ -6,7 +6,7 @@ use burn::tensor::Tensor;
 
 use burn::nn::Linear;
 
-use super::layers::linear;
+use super::layers::{Apply, linear};
 use crate::ops::VidtBackend;
 use crate::ops::{OpImpl, ms_deform_attn};
 
@@ -50,15 +50,15 @@ impl<B: VidtBackend> MsDeformAttn<B> {
         let [b, q, d] = query.dims();
         let s = memory.dims()[1];
         let (m, l, p) = (self.heads, self.levels, self.points);
-        let value = (self.value_proj.forward(memory) * keep).reshape([b, s, m, d / m]);
+        let value = (self.value_proj.apply(memory) * keep).reshape([b, s, m, d / m]);
         let offsets = self
             .sampling_offsets
-            .forward(query.clone())
+            .apply(query.clone())
             .reshape([b, q, m, l, p, 2]);
         let weights =
             B::softmax_last(
                 self.attention_weights
-                    .forward(query)
+                    .apply(query)
                     .reshape([b, q, m, l * p]),
             )
             .reshape([b, q, m, l, p]);
@@ -72,6 +72,6 @@ impl<B: VidtBackend> MsDeformAttn<B> {
         // Same operation order as the reference: offset / P * wh * 0.5.
         let locations = ref_xy + offsets.div_scalar(p as f32) * ref_wh.mul_scalar(0.5);
         let out = ms_deform_attn(value, shapes, locations, weights, imp);
-        self.output_proj.forward(out)
+        self.output_proj.apply(out)
     }
 }

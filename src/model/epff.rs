@@ -15,7 +15,7 @@ use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Tensor, TensorData};
 
-use super::layers::{GroupNorm, linear};
+use super::layers::{Apply, GroupNorm, linear};
 use crate::config::VidtConfig;
 use crate::ops::VidtBackend;
 use crate::ops::upload::upload;
@@ -97,9 +97,9 @@ impl<B: VidtBackend> ResidualConvUnit<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 3>, h: usize, w: usize) -> Tensor<B, 3> {
-        let y = self.conv1.forward(relu(x.clone()));
+        let y = self.conv1.apply(relu(x.clone()));
         let y = to_tokens(self.conv2.forward(to_map(relu(y), h, w)));
-        x + self.conv3.forward(relu(y))
+        x + self.conv3.apply(relu(y))
     }
 }
 
@@ -120,7 +120,7 @@ impl<B: VidtBackend> FusionBlock<B> {
         h: usize,
         w: usize,
     ) -> Tensor<B, 3> {
-        let fused = self.smoothing.forward(coarser) + self.unit1.forward(x, h, w);
+        let fused = self.smoothing.apply(coarser) + self.unit1.forward(x, h, w);
         self.unit2.forward(fused, h, w)
     }
 }
@@ -165,7 +165,7 @@ impl<B: VidtBackend> Epff<B> {
         let reduced: Vec<Level<B>> = levels
             .into_iter()
             .enumerate()
-            .map(|(i, (x, h, w))| (self.p_norm[i].forward(self.layer_rn[i].forward(x)), h, w))
+            .map(|(i, (x, h, w))| (self.p_norm[i].forward(self.layer_rn[i].apply(x)), h, w))
             .collect();
         let mut out: Vec<Level<B>> = Vec::with_capacity(reduced.len());
         for (i, (x, h, w)) in reduced.into_iter().enumerate().rev() {

@@ -25,6 +25,18 @@ pub fn linear<B: VidtBackend>(
         .init(device)
 }
 
+/// `Linear::forward` through [`VidtBackend::linear_last`] (on the CPU one gemm with the bias folded
+/// in); every linear layer of the model runs through it.
+pub trait Apply<B: VidtBackend> {
+    fn apply<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D>;
+}
+
+impl<B: VidtBackend> Apply<B> for Linear<B> {
+    fn apply<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        B::linear_last(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()))
+    }
+}
+
 /// LayerNorm over the last dimension, eps 1e-5 (PyTorch's default).
 pub fn layer_norm<B: VidtBackend>(dim: usize, device: &B::Device) -> LayerNorm<B> {
     LayerNormConfig::new(dim).with_epsilon(1e-5).init(device)
@@ -87,8 +99,8 @@ impl<B: VidtBackend> Mlp3<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let x = activation::relu(self.layers[0].forward(x));
-        let x = activation::relu(self.layers[1].forward(x));
-        self.layers[2].forward(x)
+        let x = activation::relu(self.layers[0].apply(x));
+        let x = activation::relu(self.layers[1].apply(x));
+        self.layers[2].apply(x)
     }
 }

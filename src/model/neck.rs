@@ -10,7 +10,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::deformable::MsDeformAttn;
 use super::epff::Epff;
-use super::layers::{GroupNorm, Mlp3, layer_norm, linear};
+use super::layers::{Apply, GroupNorm, Mlp3, layer_norm, linear};
 use super::mask::PixelMask;
 use super::plus::{N_KEEP, TokenHead, VECTOR_HIDDEN};
 use super::swin::BackboneOutput;
@@ -53,26 +53,25 @@ impl<B: VidtBackend> SelfAttention<B> {
         let scale = (d as f32 / h as f32).powf(-0.5);
         if !B::ad_enabled(&v.device()) {
             // Inference (no dropout): one op.
-            let (q, k) = (self.q.forward(qk.clone()), self.k.forward(qk));
+            let (q, k) = (self.q.apply(qk.clone()), self.k.apply(qk));
             let s = Heads {
                 heads: h,
                 width: d,
                 cols: [0; 3],
                 scale,
             };
-            let out = attention_heads(q, k, self.v.forward(v), s, imp);
-            return self.out_proj.forward(out);
+            let out = attention_heads(q, k, self.v.apply(v), s, imp);
+            return self.out_proj.apply(out);
         }
         let split = |t: Tensor<B, 3>| t.reshape([b, n, h, d / h]).swap_dims(1, 2);
-        let q = split(self.q.forward(qk.clone())).mul_scalar(scale);
-        let k = split(self.k.forward(qk));
-        let v = split(self.v.forward(v));
+        let q = split(self.q.apply(qk.clone())).mul_scalar(scale);
+        let k = split(self.k.apply(qk));
+        let v = split(self.v.apply(v));
         let out = self
             .dropout
             .forward(B::softmax_last(q.matmul(k.swap_dims(2, 3))))
             .matmul(v);
-        self.out_proj
-            .forward(out.swap_dims(1, 2).reshape([b, n, d]))
+        self.out_proj.apply(out.swap_dims(1, 2).reshape([b, n, d]))
     }
 }
 
@@ -128,7 +127,7 @@ impl<B: VidtBackend> DecoderLayer<B> {
         let tgt = normalize(&self.norm1, tgt + drop(cross));
         let ffn = drop(
             self.linear2
-                .forward(drop(relu(self.linear1.forward(tgt.clone())))),
+                .apply(drop(relu(self.linear1.apply(tgt.clone())))),
         );
         normalize(&self.norm3, tgt + ffn)
     }
@@ -149,7 +148,7 @@ impl<B: VidtBackend> ProjGn<B> {
         }
     }
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        self.gn.forward(self.conv.forward(x))
+        self.gn.forward(self.conv.apply(x))
     }
 }
 
@@ -307,7 +306,7 @@ impl<B: VidtBackend> Neck<B> {
         let det_pos = self.query_pos_proj.forward(bb.det_pos);
         let q = det_pos.dims()[1];
         let pos = det_pos.clone().repeat_dim(0, b);
-        let init_reference = sigmoid(self.reference_points.forward(pos.clone()));
+        let init_reference = sigmoid(self.reference_points.apply(pos.clone()));
 
         // Level 0: the backbone-only detector; its box seeds the first reference.
         let mut hs = vec![det_tgt.clone()];
@@ -336,7 +335,7 @@ impl<B: VidtBackend> Neck<B> {
         let logits = hs
             .iter()
             .enumerate()
-            .map(|(i, h)| self.class_embed[i].forward(h.clone()))
+            .map(|(i, h)| self.class_embed[i].apply(h.clone()))
             .collect();
         let vectors = match &self.vector_embed {
             Some(v) => hs.iter().map(|h| v.forward(h.clone())).collect(),

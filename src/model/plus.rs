@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{Tensor, TensorData};
 
-use super::layers::{layer_norm, linear};
+use super::layers::{Apply, layer_norm, linear};
 use super::mask::PixelMask;
 use crate::ops::VidtBackend;
 use crate::ops::norms::normalize;
@@ -44,9 +44,8 @@ impl<B: VidtBackend> TokenHead<B> {
         let keep = proposal_keep(masks);
         let [b, s, _] = memory.dims();
         let keep = upload::<B, 3>(TensorData::new(keep, [b, s, 1]), &memory.device());
-        let x = self.enc_output.forward(memory * keep);
-        self.token_embed
-            .forward(normalize(&self.enc_output_norm, x))
+        let x = self.enc_output.apply(memory * keep);
+        self.token_embed.apply(normalize(&self.enc_output_norm, x))
     }
 }
 

@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 
 use burn::nn::Linear;
 
-use super::layers::{linear, param};
+use super::layers::{Apply, linear, param};
 use crate::ops::attention::Heads;
 use crate::ops::{OpImpl, SwinWindows, VidtBackend, attention_heads, swin_window_attention};
 
@@ -80,10 +80,10 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
             ph * pw,
             c,
         ]);
-        let project = |det_x: Tensor<B, 3>| self.proj.forward(Tensor::cat(vec![patch_x, det_x], 1));
+        let project = |det_x: Tensor<B, 3>| self.proj.apply(Tensor::cat(vec![patch_x, det_x], 1));
 
         // [DET x DET] attention (stages 1-3): one op on the packed projection.
-        let det_qkv = self.qkv.forward(det);
+        let det_qkv = self.qkv.apply(det);
         let Some(cross) = cross else {
             let s = Heads {
                 heads: h,
@@ -108,7 +108,7 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
         let l = cross.patch.dims()[1];
         let cq = self
             .qkv
-            .forward(cross.patch.clone())
+            .apply(cross.patch.clone())
             .reshape([b, l, 3, h, hd])
             .permute([2, 0, 3, 1, 4]);
         let cpart = |i: usize| cq.clone().slice([i..i + 1]).reshape([b, h, l, hd]);

@@ -7,7 +7,7 @@ use burn::nn::{LayerNorm, Linear};
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
 
-use super::layers::{layer_norm, linear, param};
+use super::layers::{Apply, layer_norm, linear, param};
 use super::mask::PixelMask;
 use super::position::masked_sine_encoding;
 use super::ram::{CrossInputs, ReconfiguredAttention};
@@ -26,7 +26,7 @@ pub struct Mlp<B: VidtBackend> {
 
 impl<B: VidtBackend> Mlp<B> {
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        self.fc2.forward(B::gelu_tokens(self.fc1.forward(x)))
+        self.fc2.apply(B::gelu_tokens(self.fc1.apply(x)))
     }
 }
 
@@ -81,7 +81,7 @@ impl<B: VidtBackend> SwinBlock<B> {
         let normed = normalize(&self.norm1, seq.clone());
         let patch = normed.clone().slice([0..b, 0..hw]).reshape([b, h, w, c]);
         let det = normed.slice([0..b, hw..len]);
-        let det = det + self.det_pos_linear.forward(det_pos);
+        let det = det + self.det_pos_linear.apply(det_pos);
         let cross_in = cross.map(|x| CrossInputs {
             patch: patch.clone().reshape([b, hw, x.patch.dims()[2]]) + x.patch.clone(),
             mask: x.mask.clone(),
@@ -148,7 +148,7 @@ impl<B: VidtBackend> PatchMerging<B> {
             .reshape([b, h2 * w2, 4 * c]);
         let det = det.repeat_dim(2, 4);
         self.reduction
-            .forward(normalize(&self.norm, Tensor::cat(vec![x, det], 1)))
+            .apply(normalize(&self.norm, Tensor::cat(vec![x, det], 1)))
     }
 }
 

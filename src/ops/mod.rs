@@ -54,6 +54,16 @@ pub trait VidtBackend: Backend {
         unimplemented!("only called when has_ms_deform_attn_backward() is true")
     }
 
+    /// `x @ weight + bias` over the last dimension, as burn's `Linear::forward` (weight
+    /// `(d_in, d_out)`). The CPU runs it as one gemm with the bias folded in.
+    fn linear_last<const D: usize>(
+        x: Tensor<Self, D>,
+        weight: Tensor<Self, 2>,
+        bias: Option<Tensor<Self, 1>>,
+    ) -> Tensor<Self, D> {
+        burn::tensor::module::linear(x, weight, bias)
+    }
+
     /// See [`window_attention::reference`] for shapes and semantics.
     fn window_attention(
         qkv: Tensor<Self, 3>,
