@@ -25,6 +25,17 @@ fn synthetic_batch(size: usize, b: usize) -> (Vec<f32>, Vec<Target>) {
     (data, targets)
 }
 
+/// `synthetic_batch` as the step's inputs on `dev`: images, an all-valid mask, targets.
+fn synthetic_inputs(
+    size: usize,
+    b: usize,
+    dev: &burn::tensor::Device<AB>,
+) -> (Tensor<AB, 4>, vidt::PixelMask, Vec<Target>) {
+    let (data, targets) = synthetic_batch(size, b);
+    let images = Tensor::<AB, 4>::from_data(TensorData::new(data, [b, 3, size, size]), dev);
+    (images, vidt::PixelMask::zeros(b, size, size), targets)
+}
+
 /// `steps` training steps of `model` on one batch at learning rate `lr` (official AdamW, weight
 /// decay 1e-4, clipping 0.1): the loss before each step.
 fn train_on(
@@ -56,9 +67,7 @@ fn overfits_a_few_synthetic_images() {
     let dev = cpu();
     let model = deterministic_model(&dev);
     let (size, b) = (96usize, 2usize);
-    let (data, targets) = synthetic_batch(size, b);
-    let images = Tensor::<AB, 4>::from_data(TensorData::new(data, [b, 3, size, size]), &dev);
-    let mask = vidt::PixelMask::zeros(b, size, size);
+    let (images, mask, targets) = synthetic_inputs(size, b, &dev);
     let losses = train_on(model, &images, &mask, &targets, 30, 2e-4);
     println!("losses: {losses:?}");
     let (first, last) = (losses[0], *losses.last().unwrap());
@@ -84,9 +93,7 @@ fn training_steps_are_deterministic() {
     let dev = cpu();
     let model = deterministic_model(&dev);
     let (size, b) = (64usize, 2usize);
-    let (data, targets) = synthetic_batch(size, b);
-    let images = Tensor::<AB, 4>::from_data(TensorData::new(data, [b, 3, size, size]), &dev);
-    let mask = vidt::PixelMask::zeros(b, size, size);
+    let (images, mask, targets) = synthetic_inputs(size, b, &dev);
     let first = train_on(model.clone(), &images, &mask, &targets, 2, 2e-4);
     let second = train_on(model, &images, &mask, &targets, 2, 2e-4);
     assert_eq!(first, second);
@@ -471,13 +478,11 @@ fn plus_overfits_a_few_synthetic_images_with_masks() {
     let w = vidt::official::initial_weights(&cfg, 7);
     let model = vidt::official::load::<AB>(&w, &cfg, &dev).unwrap();
     let (size, b) = (64usize, 2usize);
-    let (data, targets) = synthetic_batch(size, b);
+    let (images, mask, targets) = synthetic_inputs(size, b, &dev);
     assert!(
         targets.iter().all(|t| t.masks.is_some()),
         "synth targets carry masks"
     );
-    let images = Tensor::<AB, 4>::from_data(TensorData::new(data, [b, 3, size, size]), &dev);
-    let mask = vidt::PixelMask::zeros(b, size, size);
     let criterion = Criterion::default();
     {
         let trace = model
