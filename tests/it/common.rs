@@ -141,6 +141,19 @@ pub fn values<BB: Backend, const D: usize>(t: Tensor<BB, D>) -> (Vec<usize>, Vec
     (dims, vidt::tensor_map::read(t).expect("read back"))
 }
 
+/// Max |a - b| of two tensors of one shape, each on its own backend.
+pub fn max_abs_diff<B1: Backend, B2: Backend, const D: usize>(
+    a: Tensor<B1, D>,
+    b: Tensor<B2, D>,
+) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    let ((_, a), (_, b)) = (values(a), values(b));
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 /// Max |a - b|; panics on a shape mismatch.
 pub fn max_diff(name: &str, ours: (&[usize], &[f32]), theirs: &HostTensor) -> f32 {
     assert_eq!(ours.0, theirs.shape.as_slice(), "{name}: shape");

@@ -4,7 +4,6 @@
 
 use crate::common::*;
 use burn::backend::Autodiff;
-use burn::tensor::backend::Backend;
 use burn::tensor::{Device, Tensor, TensorData};
 use vidt::TensorMap;
 use vidt::ops::{VidtBackend, ms_deform_attn, window_attention};
@@ -21,16 +20,6 @@ fn rand<const D: usize>(shape: [usize; D], seed: u64, lo: f32, hi: f32) -> Tenso
         TensorData::new(vidt::rng::Rng::new(seed).uniforms(n, lo, hi), shape),
         &gpu(),
     )
-}
-
-fn max_abs_diff<BB: Backend, const D: usize>(a: Tensor<BB, D>, b: Tensor<BB, D>) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    let (_, a) = values(a);
-    let (_, b) = values(b);
-    a.iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn shapes(f: &TensorMap) -> Vec<(usize, usize)> {

@@ -2,6 +2,7 @@
 //! The norms, the softmax and the GELU as backend ops (one kernel each on wgpu, threaded loops
 //! on the CPU) against their tensor-op compositions.
 
+use crate::common::max_abs_diff;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Device, Tensor, TensorData};
 use vidt::ops::{VidtBackend, norms};
@@ -21,18 +22,6 @@ fn rand<BB: Backend, const D: usize>(
     Tensor::from_data(TensorData::new(data, shape), dev)
 }
 
-fn diff<BB: Backend, const D: usize>(a: Tensor<BB, D>, b: Tensor<BB, D>) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    let (a, b) = (
-        a.into_data().to_vec::<f32>().unwrap(),
-        b.into_data().to_vec::<f32>().unwrap(),
-    );
-    a.iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 fn check<BB: VidtBackend>(name: &str, dev: &Device<BB>) {
     for (i, &(b, n, c)) in [(1, 6400, 48), (2, 125, 384), (1, 100, 1536), (1, 7, 3)]
         .iter()
@@ -44,13 +33,13 @@ fn check<BB: VidtBackend>(name: &str, dev: &Device<BB>) {
             rand::<BB, 1>([c], 200 + i as u64, dev),
         );
         let ours = BB::layer_norm_last(x.clone(), g.clone(), be.clone(), norms::EPS);
-        let d = diff(
+        let d = max_abs_diff(
             ours,
             norms::layer_norm_reference(x.clone(), g, be, norms::EPS),
         );
         println!("{name} layer_norm ({b}, {n}, {c}): {d:.2e}");
         assert!(d <= 2e-5, "{name} layer_norm {i}: {d}");
-        let d = diff(
+        let d = max_abs_diff(
             BB::gelu_tokens(x.clone()),
             burn::tensor::activation::gelu(x),
         );
@@ -66,7 +55,7 @@ fn check<BB: VidtBackend>(name: &str, dev: &Device<BB>) {
     .enumerate()
     {
         let x = rand::<BB, 4>(shape, 10 + i as u64, dev);
-        let d = diff(BB::softmax_last(x.clone()), norms::softmax_reference(x));
+        let d = max_abs_diff(BB::softmax_last(x.clone()), norms::softmax_reference(x));
         println!("{name} softmax {shape:?}: {d:.2e}");
         assert!(d <= 1e-6, "{name} softmax {i}: {d}");
     }
@@ -80,7 +69,7 @@ fn check<BB: VidtBackend>(name: &str, dev: &Device<BB>) {
             rand::<BB, 1>([c], 40 + i as u64, dev),
         );
         let ours = BB::group_norm_tokens(x.clone(), w.clone(), bi.clone(), 32, norms::EPS);
-        let d = diff(ours, norms::group_norm_reference(x, w, bi, 32, norms::EPS));
+        let d = max_abs_diff(ours, norms::group_norm_reference(x, w, bi, 32, norms::EPS));
         println!("{name} group_norm ({b}, {n}, {c}): {d:.2e}");
         assert!(d <= 2e-5, "{name} group_norm {i}: {d}");
     }
@@ -124,7 +113,7 @@ fn wgpu_attention_matches_the_composition() {
             scale,
         };
         let ours = G::attention_heads(qkv.clone(), qkv.clone(), qkv.clone(), s);
-        let d = diff(ours, attention::reference(qkv.clone(), qkv.clone(), qkv, s));
+        let d = max_abs_diff(ours, attention::reference(qkv.clone(), qkv.clone(), qkv, s));
         println!("wgpu attention packed ({b}, {n}, {heads}x{hd}): {d:.2e}");
         // Inputs near 3 give scores near 50 (head dim 32), whose f32 rounding (~1e-5) exp
         // passes on to the weights of outputs near 3-5, on both sides: 3e-5 is ~1e-5 relative.
@@ -136,7 +125,7 @@ fn wgpu_attention_matches_the_composition() {
         );
         let s = Heads { cols: [0; 3], ..s };
         let ours = G::attention_heads(q.clone(), k.clone(), v.clone(), s);
-        let d = diff(ours, attention::reference(q, k, v, s));
+        let d = max_abs_diff(ours, attention::reference(q, k, v, s));
         println!("wgpu attention separate ({b}, {n}, {heads}x{hd}): {d:.2e}");
         assert!(d <= 3e-5, "separate {i}: {d}");
     }

@@ -210,17 +210,8 @@ where
         );
         let grads = (theirs.clone() * gm).sum().backward();
         let theirs_grad = xm.grad(&grads).unwrap().permute([0, 2, 3, 1]);
-        let theirs = theirs.permute([0, 2, 3, 1]).inner();
-        let diff = |a: Vec<f32>, t: Tensor<B, 4>| {
-            let (_, t) = values(t);
-            assert_eq!(a.len(), t.len());
-            a.iter()
-                .zip(&t)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0, f32::max)
-        };
-        let fwd = diff(values(ours).1, theirs);
-        let bwd = diff(values(ours_grad).1, theirs_grad);
+        let fwd = max_abs_diff(ours, theirs.permute([0, 2, 3, 1]).reshape([b, oh * ow, c]));
+        let bwd = max_abs_diff(ours_grad, theirs_grad.reshape([b, h * w, c]));
         println!("{label} upsample {h}x{w} -> {oh}x{ow}: forward {fwd:.2e}, gradient {bwd:.2e}");
         assert!(
             fwd <= 1e-6 && bwd <= 1e-5,
