@@ -65,14 +65,14 @@ pub(super) fn forward(
     };
     // Window-major results, then scattered to their pixels.
     let mut per_window = vec![0f32; b * nh * nw * n * c];
-    let avx2 = has_avx2();
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
     for_chunks(&mut per_window, n * c, |win, out| {
         #[cfg(target_arch = "x86_64")]
         if avx2 {
             // SAFETY: the CPU has AVX2 and FMA (checked at run time).
             return unsafe { window_avx2(&call, win, out) };
         }
-        let _ = avx2;
         window(&call, win, out)
     });
     let mut out = vec![0f32; b * h * w * c];
@@ -91,15 +91,6 @@ pub(super) fn forward(
         }
     }
     out
-}
-
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
 }
 
 #[cfg(target_arch = "x86_64")]
