@@ -45,7 +45,7 @@ pub(super) fn forward(
             out.as_mut_ptr(),
             1,
             n as isize,
-            true, // dst = 1 * bias + 1 * x @ w
+            bias.is_some(), // dst = 1 * bias + 1 * x @ w
             x.as_ptr(),
             1,
             k as isize,

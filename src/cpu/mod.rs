@@ -1,10 +1,14 @@
 //! The CPU backend's hot ops (burn's `flex`), as plain loops over contiguous f32: Swin window
 //! attention straight from the qkv map by index arithmetic (shift, pad, partition, reverse and
-//! the relative bias folded in) and deformable attention's bilinear sampling. Threads over
-//! independent windows / queries natively (rayon, the pool flex and gemm share); one thread in
-//! the browser, where this is the CPU fallback. Inference only: under autodiff the tensor-op
+//! the relative bias folded in), whole-sequence multi-head attention, deformable attention's
+//! bilinear sampling (with the value projection applied to the samples, not the memory), the
+//! linear layers, GELU and GroupNorm. Threads over independent windows / queries natively
+//! (rayon, the pool flex and gemm share); one thread in the browser, where this is the CPU
+//! fallback. Inference only: under autodiff the tensor-op
 //! references run (they are differentiable), so training is unchanged.
 
+mod attend;
+mod attention;
 mod erf;
 mod exp;
 mod group_norm;
@@ -16,6 +20,7 @@ use burn::backend::Flex;
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::FlexTensor;
 
+use crate::ops::attention::{self as attention_ref, Heads};
 use crate::ops::{
     SwinWindows, VidtBackend, ms_deform_attn as msda_ref, norms as norms_ref,
     swin_attention as swin_ref,
@@ -75,6 +80,32 @@ impl VidtBackend for Flex {
             }
             _ => burn::tensor::module::linear(x, weight, bias),
         }
+    }
+
+    fn attention_heads(
+        q: Tensor<Self, 3>,
+        k: Tensor<Self, 3>,
+        v: Tensor<Self, 3>,
+        heads: Heads,
+    ) -> Tensor<Self, 3> {
+        let ([b, nq, rq], [bk, nk, rk], [bv, nv, rv]) = (q.dims(), k.dims(), v.dims());
+        let fits = bk == b
+            && bv == b
+            && nv == nk
+            && heads.width % heads.heads == 0
+            && [rq, rk, rv]
+                .iter()
+                .zip(heads.cols)
+                .all(|(&r, c)| c + heads.width <= r);
+        if let (true, Some(qv), Some(kv), Some(vv)) =
+            (fits, contiguous(&q), contiguous(&k), contiguous(&v))
+        {
+            let parts = [qv.storage(), kv.storage(), vv.storage()];
+            if let Some(out) = attention::forward(parts, [rq, rk, rv], (b, nq, nk), heads) {
+                return tensor(out, [b, nq, heads.width]);
+            }
+        }
+        attention_ref::reference(q, k, v, heads)
     }
 
     fn gelu_tokens(x: Tensor<Self, 3>) -> Tensor<Self, 3> {
@@ -153,6 +184,51 @@ impl VidtBackend for Flex {
                 tensor(out, [vd[0], ld[1], vd[2] * vd[3]])
             }
             _ => msda_ref::reference(value, shapes, locations, weights),
+        }
+    }
+
+    fn ms_deform_attn_projected(
+        memory: Tensor<Self, 3>,
+        keep: Tensor<Self, 3>,
+        weight: Tensor<Self, 2>,
+        bias: Option<Tensor<Self, 1>>,
+        heads: usize,
+        shapes: &[(usize, usize)],
+        locations: Tensor<Self, 6>,
+        weights: Tensor<Self, 5>,
+    ) -> Tensor<Self, 3> {
+        let dims @ [n, s, c] = memory.dims();
+        let [c_in, width] = weight.dims();
+        let ld = locations.dims();
+        let fits = c_in == c && keep.dims() == [n, s, 1] && width % heads == 0 && ld[2] == heads;
+        let b = match &bias {
+            None => Some(None),
+            Some(b) => contiguous(b).map(Some),
+        };
+        let parts = (
+            contiguous(&memory),
+            contiguous(&keep),
+            contiguous(&weight),
+            contiguous(&locations),
+            contiguous(&weights),
+        );
+        match (parts, b) {
+            ((Some(mv), Some(kv), Some(wv), Some(l), Some(a)), Some(bv)) if fits => {
+                let mem = ms_deform_attn::Memory {
+                    memory: mv.storage(),
+                    keep: kv.storage(),
+                    weight: wv.storage(),
+                    bias: bv.as_ref().map(|b| b.storage()),
+                    dims,
+                };
+                let out =
+                    ms_deform_attn::projected(&mem, heads, shapes, l.storage(), ld, a.storage());
+                tensor(out, [n, ld[1], width])
+            }
+            _ => {
+                let value = msda_ref::project::<Self>(memory, keep, weight, bias, heads);
+                Self::ms_deform_attn(value, shapes, locations, weights)
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use burn::nn::Linear;
 
 use super::layers::{Apply, linear};
 use crate::ops::VidtBackend;
-use crate::ops::{OpImpl, ms_deform_attn};
+use crate::ops::{OpImpl, ms_deform_attn_projected};
 
 #[derive(Module, Debug)]
 pub struct MsDeformAttn<B: VidtBackend> {
@@ -47,10 +47,8 @@ impl<B: VidtBackend> MsDeformAttn<B> {
         shapes: &[(usize, usize)],
         imp: OpImpl,
     ) -> Tensor<B, 3> {
-        let [b, q, d] = query.dims();
-        let s = memory.dims()[1];
+        let [b, q, _] = query.dims();
         let (m, l, p) = (self.heads, self.levels, self.points);
-        let value = (self.value_proj.apply(memory) * keep).reshape([b, s, m, d / m]);
         let offsets = self
             .sampling_offsets
             .apply(query.clone())
@@ -71,7 +69,11 @@ impl<B: VidtBackend> MsDeformAttn<B> {
             .reshape([b, q, 1, l, 1, 2]);
         // Same operation order as the reference: offset / P * wh * 0.5.
         let locations = ref_xy + offsets.div_scalar(p as f32) * ref_wh.mul_scalar(0.5);
-        let out = ms_deform_attn(value, shapes, locations, weights, imp);
+        // The value projection is the op's (the CPU projects the samples, not the memory).
+        let (w, bias) = (self.value_proj.weight.val(), self.value_proj.bias.as_ref());
+        let bias = bias.map(|b| b.val());
+        let out =
+            ms_deform_attn_projected(memory, keep, w, bias, m, shapes, locations, weights, imp);
         self.output_proj.apply(out)
     }
 }

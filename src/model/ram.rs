@@ -61,12 +61,15 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
         let hd = c / h;
         let scale = (hd as f32).powf(-0.5);
 
-        // [PATCH x PATCH] windowed attention; the projection as one 2-D matmul whose bias the
-        // op adds (as it gives it to padded tokens), saving a pass over the map.
-        let patch_qkv = patch
-            .reshape([b * ph * pw, c])
-            .matmul(self.qkv.weight.val())
-            .reshape([b, ph, pw, 3 * c]);
+        // [PATCH x PATCH] windowed attention; the projection without its bias, which the op
+        // adds (as it gives it to padded tokens), saving a pass over the map.
+        let weight = self.qkv.weight.val();
+        let patch_qkv = B::linear_last(patch.reshape([b * ph * pw, c]), weight, None).reshape([
+            b,
+            ph,
+            pw,
+            3 * c,
+        ]);
         let qkv_bias = self.qkv.bias.as_ref().expect("qkv has a bias").val();
         let windows = SwinWindows {
             heads: h,

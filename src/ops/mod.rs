@@ -37,6 +37,26 @@ pub trait VidtBackend: Backend {
         ms_deform_attn::reference(value, shapes, locations, weights)
     }
 
+    /// Deformable attention of a projected memory: [`Self::ms_deform_attn`] of
+    /// `((memory @ weight + bias) * keep)` split into `heads`, as [`ms_deform_attn::projected`]
+    /// composes it. The attention is linear in the value, so a backend may gather the memory
+    /// first and project only the samples (the CPU does: a decoder layer then projects 100
+    /// queries' samples instead of every memory token).
+    #[allow(clippy::too_many_arguments)]
+    fn ms_deform_attn_projected(
+        memory: Tensor<Self, 3>,
+        keep: Tensor<Self, 3>,
+        weight: Tensor<Self, 2>,
+        bias: Option<Tensor<Self, 1>>,
+        heads: usize,
+        shapes: &[(usize, usize)],
+        locations: Tensor<Self, 6>,
+        weights: Tensor<Self, 5>,
+    ) -> Tensor<Self, 3> {
+        let value = ms_deform_attn::project::<Self>(memory, keep, weight, bias, heads);
+        Self::ms_deform_attn(value, shapes, locations, weights)
+    }
+
     /// Whether [`Self::ms_deform_attn_backward`] is a kernel (autodiff then uses it instead of
     /// differentiating the reference).
     fn has_ms_deform_attn_backward() -> bool {
@@ -150,6 +170,31 @@ pub fn ms_deform_attn<B: VidtBackend>(
     match imp {
         OpImpl::Auto => B::ms_deform_attn(value, shapes, locations, weights),
         OpImpl::Reference => ms_deform_attn::reference(value, shapes, locations, weights),
+    }
+}
+
+/// [`VidtBackend::ms_deform_attn_projected`] through the backend (or the reference: the
+/// projection, then [`ms_deform_attn::reference`]).
+#[allow(clippy::too_many_arguments)]
+pub fn ms_deform_attn_projected<B: VidtBackend>(
+    memory: Tensor<B, 3>,
+    keep: Tensor<B, 3>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+    heads: usize,
+    shapes: &[(usize, usize)],
+    locations: Tensor<B, 6>,
+    weights: Tensor<B, 5>,
+    imp: OpImpl,
+) -> Tensor<B, 3> {
+    match imp {
+        OpImpl::Auto => B::ms_deform_attn_projected(
+            memory, keep, weight, bias, heads, shapes, locations, weights,
+        ),
+        OpImpl::Reference => {
+            let value = ms_deform_attn::project::<B>(memory, keep, weight, bias, heads);
+            ms_deform_attn::reference(value, shapes, locations, weights)
+        }
     }
 }
 

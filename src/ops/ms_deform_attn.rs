@@ -6,6 +6,23 @@
 
 use burn::tensor::{Tensor, backend::Backend};
 
+use super::VidtBackend;
+
+/// The value of a deformable attention: `memory` `(N, S, C)` projected by `weight`
+/// `(C, M*D)` and `bias`, zeroed where `keep` `(N, S, 1)` is 0 (padded pixels), split into
+/// `heads` -> `(N, S, M, D)`.
+pub fn project<B: VidtBackend>(
+    memory: Tensor<B, 3>,
+    keep: Tensor<B, 3>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+    heads: usize,
+) -> Tensor<B, 4> {
+    let [n, s, _] = memory.dims();
+    let width = weight.dims()[1];
+    (B::linear_last(memory, weight, bias) * keep).reshape([n, s, heads, width / heads])
+}
+
 /// * `value`: `(N, S, M, D)`, S = sum of `H_l * W_l`
 /// * `shapes`: `(H_l, W_l)` per level; levels are consecutive in `value`
 /// * `locations`: `(N, Lq, M, L, P, 2)`, (x, y) normalized to [0, 1] per level

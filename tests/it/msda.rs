@@ -6,7 +6,7 @@
 //! (bilinear sampling written out by hand, below) calibrates what float32 can promise.
 
 use crate::common::*;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
 use vidt::TensorMap;
 use vidt::ops::ms_deform_attn;
 
@@ -207,3 +207,54 @@ fn backward_matches_reference() {
         );
     }
 }
+
+/// Deformable attention over the un-projected memory (samples gathered, then projected: the
+/// CPU's loops, the wgpu kernel) against the projection followed by the reference, on the
+/// fixture's sampling with a memory, value projection and bias of our own and a third of the
+/// pixels padded.
+fn check_projected<BB: vidt::ops::VidtBackend>(name: &str, dev: &burn::tensor::Device<BB>) {
+    let f = fixture("fixture_msda.safetensors");
+    let [n, s, m, d] = get(&f, "value").shape[..] else {
+        panic!("value is 4-D")
+    };
+    let c = 24;
+    let wave =
+        |len: usize, k: f32| -> Vec<f32> { (0..len).map(|i| (i as f32 * k).sin() * 0.8).collect() };
+    let memory = Tensor::<BB, 3>::from_data(TensorData::new(wave(n * s * c, 0.37), [n, s, c]), dev);
+    let keep: Vec<f32> = (0..n * s).map(|i| (i % 3 != 1) as u8 as f32).collect();
+    let keep = Tensor::<BB, 3>::from_data(TensorData::new(keep, [n, s, 1]), dev);
+    let weight =
+        Tensor::<BB, 2>::from_data(TensorData::new(wave(c * m * d, 0.91), [c, m * d]), dev);
+    let bias = Tensor::<BB, 1>::from_data(TensorData::new(wave(m * d, 1.7), [m * d]), dev);
+    let (loc, w) = (
+        t::<BB, 6>(&f, "sampling_locations", dev),
+        t::<BB, 5>(&f, "attention_weights", dev),
+    );
+    let value = ms_deform_attn::project::<BB>(
+        memory.clone(),
+        keep.clone(),
+        weight.clone(),
+        Some(bias.clone()),
+        m,
+    );
+    let reference = ms_deform_attn::reference(value, &shapes(&f), loc.clone(), w.clone());
+    let ours =
+        BB::ms_deform_attn_projected(memory, keep, weight, Some(bias), m, &shapes(&f), loc, w);
+    let scale: f32 = reference.clone().abs().max().into_scalar().elem();
+    let diff = max_abs_diff(ours, reference);
+    println!("{name}: projected msda vs projection + reference: {diff:.2e} (max |ref| {scale:.2})");
+    assert!(scale > 0.1, "the case is not degenerate");
+    assert!(diff <= 1e-5 * scale.max(1.0), "{name}: {diff}");
+}
+
+#[test]
+fn cpu_projected_value_matches_projection_then_reference() {
+    check_projected::<B>("cpu", &cpu());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_projected_value_matches_projection_then_reference() {
+    check_projected::<vidt::backend::Gpu>("wgpu", &Default::default());
+}
+

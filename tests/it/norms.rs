@@ -86,26 +86,26 @@ fn wgpu_kernels_match_the_compositions() {
     check::<vidt::backend::Gpu>("wgpu", &Default::default());
 }
 
-/// Multi-head attention as one kernel on wgpu: a packed qkv (RAM's [DET x DET], 100 and 300
-/// tokens) and separate q, k, v (the decoder's self-attention), against the composition.
-#[cfg(feature = "wgpu")]
-#[test]
-fn wgpu_attention_matches_the_composition() {
+/// Multi-head attention as one op (a kernel on wgpu, blocked loops on the CPU): a packed qkv
+/// (RAM's [DET x DET], 100 and 300 tokens) and separate q, k, v (the decoder's self-attention),
+/// against the composition.
+fn check_attention<G: VidtBackend>(name: &str, dev: &Device<G>) {
     use vidt::ops::attention::{self, Heads};
-    type G = vidt::backend::Gpu;
-    let dev = Default::default();
     for (i, &(b, n, heads, hd)) in [
         (1, 100, 3, 16),
         (2, 100, 12, 16),
         (1, 300, 8, 32),
         (1, 7, 2, 16),
+        (1, 30, 4, 8), // the CPU's other blocked head dims,
+        (1, 30, 2, 24),
+        (1, 30, 3, 12), // and one it runs as the composition
     ]
     .iter()
     .enumerate()
     {
         let c = heads * hd;
         let scale = (hd as f32).powf(-0.5);
-        let qkv = rand::<G, 3>([b, n, 3 * c], 50 + i as u64, &dev);
+        let qkv = rand::<G, 3>([b, n, 3 * c], 50 + i as u64, dev);
         let s = Heads {
             heads,
             width: c,
@@ -114,19 +114,32 @@ fn wgpu_attention_matches_the_composition() {
         };
         let ours = G::attention_heads(qkv.clone(), qkv.clone(), qkv.clone(), s);
         let d = max_abs_diff(ours, attention::reference(qkv.clone(), qkv.clone(), qkv, s));
-        println!("wgpu attention packed ({b}, {n}, {heads}x{hd}): {d:.2e}");
+        println!("{name} attention packed ({b}, {n}, {heads}x{hd}): {d:.2e}");
         // Inputs near 3 give scores near 50 (head dim 32), whose f32 rounding (~1e-5) exp
         // passes on to the weights of outputs near 3-5, on both sides: 3e-5 is ~1e-5 relative.
         assert!(d <= 3e-5, "packed {i}: {d}");
+        // Separate q, k and v, the keys longer than the queries.
         let (q, k, v) = (
-            rand::<G, 3>([b, n, c], 60, &dev),
-            rand::<G, 3>([b, n, c], 61, &dev),
-            rand::<G, 3>([b, n, c], 62, &dev),
+            rand::<G, 3>([b, n, c], 60, dev),
+            rand::<G, 3>([b, n + 13, c], 61, dev),
+            rand::<G, 3>([b, n + 13, c], 62, dev),
         );
         let s = Heads { cols: [0; 3], ..s };
         let ours = G::attention_heads(q.clone(), k.clone(), v.clone(), s);
         let d = max_abs_diff(ours, attention::reference(q, k, v, s));
-        println!("wgpu attention separate ({b}, {n}, {heads}x{hd}): {d:.2e}");
+        println!("{name} attention separate ({b}, {n}, {heads}x{hd}): {d:.2e}");
         assert!(d <= 3e-5, "separate {i}: {d}");
     }
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_attention_matches_the_composition() {
+    check_attention::<vidt::backend::Gpu>("wgpu", &Default::default());
+}
+
+/// The CPU's register-blocked attention.
+#[test]
+fn cpu_attention_matches_the_composition() {
+    check_attention::<vidt::backend::Cpu>("cpu", &Default::default());
 }

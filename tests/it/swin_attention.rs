@@ -26,6 +26,9 @@ fn check<BB: VidtBackend>(name: &str, dev: &Device<BB>) {
         (1, 11, 16, 6, 16, 0), // padded, not shifted
         (1, 5, 6, 2, 32, 3),   // smaller than one window
         (1, 25, 38, 12, 16, 3),
+        (1, 9, 10, 4, 8, 3), // head dims the CPU blocks by 1 and 3 vectors,
+        (1, 8, 9, 1, 24, 3),
+        (1, 9, 10, 2, 12, 3), // and one it runs unblocked
     ]
     .iter()
     .enumerate()
