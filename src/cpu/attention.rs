@@ -3,8 +3,8 @@
 //! are read at their column offsets (RAM's packed projection as it is, no slices or
 //! transposed copies) into the register-blocked [`Head`]; images x heads run in parallel.
 
-use super::attend::{Head, LANES};
-use super::for_chunks;
+use super::attend::{Head, LANES, padded_keys};
+use super::{for_chunks, simd};
 use crate::ops::attention::Heads;
 
 /// `q` `(B, nq, rq)`, `k` and `v` `(B, nk, rk)` / `(B, nk, rv)` row-major, with `rows` =
@@ -33,10 +33,10 @@ pub(super) fn forward(
     // Head-major results, then interleaved into rows.
     let mut per_head = vec![0f32; b * s.heads * nq * hd];
     for_chunks(&mut per_head, nq * hd, |bh, out| match hc {
-        1 => one.run::<1>(bh, out),
-        2 => one.run::<2>(bh, out),
-        3 => one.run::<3>(bh, out),
-        _ => one.run::<4>(bh, out),
+        1 => run::<1>(&one, bh, out),
+        2 => run::<2>(&one, bh, out),
+        3 => run::<3>(&one, bh, out),
+        _ => run::<4>(&one, bh, out),
     });
     let mut out = vec![0f32; b * nq * s.width];
     for (bh, block) in per_head.chunks_exact(nq * hd).enumerate() {
@@ -59,8 +59,24 @@ struct One<'a> {
     s: Heads,
 }
 
+/// Image x head `bh` into `out` `(nq, hd)`, in AVX2 registers where the CPU has them.
+fn run<const HC: usize>(one: &One, bh: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        return unsafe { run_avx2::<HC>(one, bh, out) };
+    }
+    one.run::<HC>(bh, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<const HC: usize>(one: &One, bh: usize, out: &mut [f32]) {
+    one.run::<HC>(bh, out)
+}
+
 impl One<'_> {
-    /// Image x head `bh` into `out` `(nq, hd)`.
+    #[inline(always)]
     fn run<const HC: usize>(&self, bh: usize, out: &mut [f32]) {
         let hd = HC * LANES;
         let (bi, head) = (bh / self.s.heads, bh % self.s.heads);
@@ -73,8 +89,13 @@ impl One<'_> {
             |j, d| self.k[(bi * nk + j) * rk + ck + d],
             |j, d| self.v[(bi * nk + j) * rv + cv + d],
         );
+        // No bias: zeros, and -inf on the padded keys.
+        let pk = padded_keys(nk);
+        let row: Vec<f32> = (0..pk)
+            .map(|j| if j < nk { 0.0 } else { f32::NEG_INFINITY })
+            .collect();
         h.attend(
-            |_, _| 0.0,
+            |_| &row[..],
             |i, o| {
                 for (hh, lane) in o.iter().enumerate() {
                     out[i * hd + hh * LANES..][..LANES].copy_from_slice(lane);

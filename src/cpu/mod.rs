@@ -14,6 +14,7 @@ mod exp;
 mod group_norm;
 mod linear;
 mod ms_deform_attn;
+mod simd;
 mod swin_attention;
 
 use burn::backend::Flex;
@@ -118,9 +119,11 @@ impl VidtBackend for Flex {
         let mut out = vec![0f32; input.len()];
         for_chunks(&mut out, 1 << 14, |i, o| {
             let src = &input[i << 14..];
-            for (y, &v) in o.iter_mut().zip(src) {
-                *y = 0.5 * v * (1.0 + erf::erf(v / core::f32::consts::SQRT_2));
-            }
+            simd::wide(|| {
+                for (y, &v) in o.iter_mut().zip(src) {
+                    *y = 0.5 * v * (1.0 + erf::erf(v / core::f32::consts::SQRT_2));
+                }
+            })
         });
         tensor(out, dims)
     }

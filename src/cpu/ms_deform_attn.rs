@@ -9,7 +9,7 @@
 //! queries x 8 heads rows of 256 into 32, not every memory token (2,125 at 320x320) into 256:
 //! a tenth of the work, the same result up to float rounding.
 
-use super::for_chunks;
+use super::{for_chunks, simd};
 
 /// Where a deformable attention reads: the levels' shapes and first rows, the sampling
 /// locations `(N, Lq, M, L, P, 2)` and attention weights `(N, Lq, M, L, P)`.
@@ -101,16 +101,18 @@ pub(super) fn forward(
     let n = value.len() / (s * m * d);
     let mut out = vec![0f32; n * lq * m * d];
     for_chunks(&mut out, m * d, |row, o| {
-        let b = row / lq;
-        for head in 0..m {
-            let acc = &mut o[head * d..(head + 1) * d];
-            sampling.corners(row, head, |pix, k| {
-                let src = &value[((b * s + pix) * m + head) * d..][..d];
-                for (o, v) in acc.iter_mut().zip(src) {
-                    *o += k * v;
-                }
-            });
-        }
+        simd::wide(|| {
+            let b = row / lq;
+            for head in 0..m {
+                let acc = &mut o[head * d..(head + 1) * d];
+                sampling.corners(row, head, |pix, k| {
+                    let src = &value[((b * s + pix) * m + head) * d..][..d];
+                    for (o, v) in acc.iter_mut().zip(src) {
+                        *o += k * v;
+                    }
+                });
+            }
+        })
     });
     out
 }
@@ -142,35 +144,37 @@ pub(super) fn projected(
     let sampling = Sampling::new(shapes, loc, attn, m, p);
     let mut out = vec![0f32; n * lq * width];
     for_chunks(&mut out, width, |row, o| {
-        let b = row / lq;
-        let mut sum = vec![0f32; c];
-        for head in 0..m {
-            sum.fill(0.0);
-            let mut total = 0f32;
-            sampling.corners(row, head, |pix, k| {
-                let k = k * mem.keep[b * s + pix];
-                if k != 0.0 {
-                    let src = &mem.memory[(b * s + pix) * c..][..c];
-                    for (o, v) in sum.iter_mut().zip(src) {
-                        *o += k * v;
+        simd::wide(|| {
+            let b = row / lq;
+            let mut sum = vec![0f32; c];
+            for head in 0..m {
+                sum.fill(0.0);
+                let mut total = 0f32;
+                sampling.corners(row, head, |pix, k| {
+                    let k = k * mem.keep[b * s + pix];
+                    if k != 0.0 {
+                        let src = &mem.memory[(b * s + pix) * c..][..c];
+                        for (o, v) in sum.iter_mut().zip(src) {
+                            *o += k * v;
+                        }
+                        total += k;
                     }
-                    total += k;
+                });
+                // The head's D outputs: sum @ weight[:, head] + total * bias[head].
+                let acc = &mut o[head * d..(head + 1) * d];
+                if let Some(bias) = mem.bias {
+                    for (a, b) in acc.iter_mut().zip(&bias[head * d..]) {
+                        *a = total * b;
+                    }
                 }
-            });
-            // The head's D outputs: sum @ weight[:, head] + total * bias[head].
-            let acc = &mut o[head * d..(head + 1) * d];
-            if let Some(bias) = mem.bias {
-                for (a, b) in acc.iter_mut().zip(&bias[head * d..]) {
-                    *a = total * b;
+                for (i, &x) in sum.iter().enumerate() {
+                    let w = &mem.weight[i * width + head * d..][..d];
+                    for (a, w) in acc.iter_mut().zip(w) {
+                        *a += x * w;
+                    }
                 }
             }
-            for (i, &x) in sum.iter().enumerate() {
-                let w = &mem.weight[i * width + head * d..][..d];
-                for (a, w) in acc.iter_mut().zip(w) {
-                    *a += x * w;
-                }
-            }
-        }
+        })
     });
     out
 }

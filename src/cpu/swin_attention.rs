@@ -10,12 +10,12 @@
 //! vectorizable polynomial. Where the head dim is a multiple of 8 (every Swin preset's is) the
 //! products are register-blocked ([`Head`]): 4 query rows x 8 keys (or x the head dim) of
 //! accumulators live in registers while a key (value) vector is loaded once for the 4 rows;
-//! the plain loops reloaded and stored a score row per multiply-add. On x86-64 the window loop is compiled a second time for AVX2 + FMA
-//! registers (without fused multiply-adds: the rounding stays the plain loop's), picked at run time.
+//! the plain loops reloaded and stored a score row per multiply-add. The window loop runs in
+//! AVX2 registers where the CPU has them ([`simd::has_avx2`]).
 
-use super::attend::{Head, LANES};
+use super::attend::{Head, LANES, padded_keys};
 use super::exp::exp_nonpositive;
-use super::for_chunks;
+use super::{for_chunks, simd};
 use crate::ops::SwinWindows;
 use crate::ops::window::relative_position_index;
 
@@ -37,6 +37,8 @@ struct Call<'a> {
     bias: &'a [f32],
     /// `(heads, n, n)` relative position bias.
     rel: Vec<f32>,
+    /// The same as `(heads, n, padded_keys(n))` bias rows.
+    rel_rows: Vec<f32>,
     dims: [usize; 4],
     s: SwinWindows,
 }
@@ -60,21 +62,26 @@ pub(super) fn forward(
             *r = table[k * heads + head];
         }
     }
+    // The blocked loops' rows: keys padded, the padding -inf.
+    let pk = padded_keys(n);
+    let mut rel_rows = vec![f32::NEG_INFINITY; heads * n * pk];
+    for (dst, src) in rel_rows.chunks_exact_mut(pk).zip(rel.chunks_exact(n)) {
+        dst[..n].copy_from_slice(src);
+    }
     let call = Call {
         qkv,
         bias,
         rel,
+        rel_rows,
         dims,
         s,
     };
     // Window-major results, then scattered to their pixels.
     let mut per_window = vec![0f32; b * nh * nw * n * c];
-    #[cfg(target_arch = "x86_64")]
-    let avx2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
     for_chunks(&mut per_window, n * c, |win, out| {
         #[cfg(target_arch = "x86_64")]
-        if avx2 {
-            // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+        if simd::has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
             return unsafe { window_avx2(&call, win, out) };
         }
         window(&call, win, out)
@@ -110,6 +117,7 @@ fn window(call: &Call, win: usize, out: &mut [f32]) {
         qkv,
         bias,
         ref rel,
+        ref rel_rows,
         dims: [_, h, w, c3],
         s,
     } = *call;
@@ -141,8 +149,9 @@ fn window(call: &Call, win: usize, out: &mut [f32]) {
     let hc = hd / LANES;
     if hd % LANES == 0 && (1..=4).contains(&hc) {
         let ids = masked.then_some(&ids[..]);
+        let pk = padded_keys(n);
         for head in 0..heads {
-            let rel = &rel[head * n * n..][..n * n];
+            let rel = &rel_rows[head * n * pk..][..n * pk];
             let w = Blocked {
                 g: &g,
                 c,
@@ -215,7 +224,7 @@ struct Blocked<'a> {
     c: usize,
     head: usize,
     scale: f32,
-    /// `(n, n)` relative bias of the head.
+    /// `(n, padded_keys(n))` relative bias rows of the head.
     rel: &'a [f32],
     /// Region ids, when the window straddles regions.
     ids: Option<&'a [u32]>,
@@ -236,18 +245,30 @@ impl Blocked<'_> {
             |j, d| at(j, ko + d),
             |j, d| at(j, vo + d),
         );
-        let bias = |i: usize, j: usize| {
-            let x = self.rel[i * n + j];
-            match self.ids {
-                Some(ids) => x + if ids[j] != ids[i] { -100.0 } else { 0.0 },
-                None => x,
+        let pk = padded_keys(n);
+        // A straddling window's rows carry the region mask too.
+        let masked;
+        let rows = match self.ids {
+            Some(ids) => {
+                let mut m = self.rel.to_vec();
+                for (i, row) in m.chunks_exact_mut(pk).enumerate() {
+                    for (x, &r) in row.iter_mut().zip(ids) {
+                        *x += if r != ids[i] { -100.0 } else { 0.0 };
+                    }
+                }
+                masked = m;
+                &masked[..]
             }
+            None => self.rel,
         };
-        head.attend(bias, |i, o| {
-            let dst = &mut out[i * c + qo..][..hd];
-            for (h, lane) in o.iter().enumerate() {
-                dst[h * LANES..][..LANES].copy_from_slice(lane);
-            }
-        });
+        head.attend(
+            |i| &rows[i * pk..][..pk],
+            |i, o| {
+                let dst = &mut out[i * c + qo..][..hd];
+                for (h, lane) in o.iter().enumerate() {
+                    dst[h * LANES..][..LANES].copy_from_slice(lane);
+                }
+            },
+        );
     }
 }

@@ -257,4 +257,3 @@ fn cpu_projected_value_matches_projection_then_reference() {
 fn wgpu_projected_value_matches_projection_then_reference() {
     check_projected::<vidt::backend::Gpu>("wgpu", &Default::default());
 }
-
