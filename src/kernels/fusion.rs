@@ -175,31 +175,6 @@ impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for MsdaForward
 }
 
 #[derive(Debug)]
-struct MsdaProjectedOp<B> {
-    desc: CustomOpIr,
-    heads: usize,
-    shapes: Vec<(usize, usize)>,
-    _b: PhantomData<B>,
-}
-
-impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for MsdaProjectedOp<B> {
-    fn execute(&self, h: &mut Handles<B>) {
-        let ([m, k, w, b, l, a], [o]) = self.desc.as_fixed();
-        let y = B::ms_deform_attn_projected(
-            wrap(h.get_float_tensor::<B>(m)),
-            wrap(h.get_float_tensor::<B>(k)),
-            wrap(h.get_float_tensor::<B>(w)),
-            Some(wrap(h.get_float_tensor::<B>(b))),
-            self.heads,
-            &self.shapes,
-            wrap(h.get_float_tensor::<B>(l)),
-            wrap(h.get_float_tensor::<B>(a)),
-        );
-        h.register_float_tensor::<B>(&o.id, unwrap(y));
-    }
-}
-
-#[derive(Debug)]
 struct MsdaBackwardOp<B> {
     desc: CustomOpIr,
     shapes: Vec<(usize, usize)>,
@@ -357,48 +332,6 @@ impl<B: FusionBackend + VidtBackend> VidtBackend for Fusion<B> {
         let desc = CustomOpIr::new("vidt_ms_deform_attn", &inputs, &[out]);
         let op = MsdaForwardOp::<B> {
             desc: desc.clone(),
-            shapes: shapes.to_vec(),
-            _b: PhantomData,
-        };
-        wrap(
-            client
-                .register(streams, OperationIr::Custom(desc), op)
-                .output(),
-        )
-    }
-
-    fn ms_deform_attn_projected(
-        memory: Tensor<Self, 3>,
-        keep: Tensor<Self, 3>,
-        weight: Tensor<Self, 2>,
-        bias: Option<Tensor<Self, 1>>,
-        heads: usize,
-        shapes: &[(usize, usize)],
-        locations: Tensor<Self, 6>,
-        weights: Tensor<Self, 5>,
-    ) -> Tensor<Self, 3> {
-        let Some(bias) = bias else {
-            let value =
-                crate::ops::ms_deform_attn::project::<Self>(memory, keep, weight, None, heads);
-            return Self::ms_deform_attn(value, shapes, locations, weights);
-        };
-        let [m, k, w, b, l, a] = [
-            unwrap(memory),
-            unwrap(keep),
-            unwrap(weight),
-            unwrap(bias),
-            unwrap(locations),
-            unwrap(weights),
-        ];
-        let shape = Shape::new([m.shape[0], l.shape[1], w.shape[1]]);
-        let client = m.client.clone();
-        let streams = OperationStreams::with_inputs([&m, &k, &w, &b, &l, &a]);
-        let out = TensorIr::uninit(client.create_empty_handle(), shape, m.dtype);
-        let inputs = [m, k, w, b, l, a].map(|t| t.into_ir());
-        let desc = CustomOpIr::new("vidt_ms_deform_attn_projected", &inputs, &[out]);
-        let op = MsdaProjectedOp::<B> {
-            desc: desc.clone(),
-            heads,
             shapes: shapes.to_vec(),
             _b: PhantomData,
         };

@@ -97,42 +97,6 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         ))
     }
 
-    fn ms_deform_attn_projected(
-        memory: Tensor<Self, 3>,
-        keep: Tensor<Self, 3>,
-        weight: Tensor<Self, 2>,
-        bias: Option<Tensor<Self, 1>>,
-        heads: usize,
-        shapes: &[(usize, usize)],
-        locations: Tensor<Self, 6>,
-        weights: Tensor<Self, 5>,
-    ) -> Tensor<Self, 3> {
-        let [n, s, c] = memory.dims();
-        let [c_in, width] = weight.dims();
-        let fits = memory.dtype() == DType::F32
-            && ms_deform_attn::projected_supported(c)
-            && c_in == c
-            && keep.dims() == [n, s, 1]
-            && width % heads == 0
-            && locations.dims()[2] == heads;
-        match bias {
-            Some(b) if fits => tensor(ms_deform_attn::projected(
-                prim(memory),
-                prim(keep),
-                prim(weight),
-                prim(b),
-                heads,
-                shapes,
-                prim(locations),
-                prim(weights),
-            )),
-            bias => {
-                let value = msda_ref::project::<Self>(memory, keep, weight, bias, heads);
-                Self::ms_deform_attn(value, shapes, locations, weights)
-            }
-        }
-    }
-
     fn has_ms_deform_attn_backward() -> bool {
         true
     }

@@ -1,5 +1,4 @@
-//! Launchers of `wgsl/ms_deform_attn_forward.wgsl`, `wgsl/ms_deform_attn_projected.wgsl` and
-//! `wgsl/ms_deform_attn_backward.wgsl`.
+//! Launchers of `wgsl/ms_deform_attn_forward.wgsl` and `wgsl/ms_deform_attn_backward.wgsl`.
 
 use burn::backend::wgpu::{
     KernelSource, SourceKernel, SourceTemplate, into_contiguous, kernel_source,
@@ -14,7 +13,6 @@ use super::{Prim, cube_count, params};
 
 kernel_source!(ForwardRaw, "../../wgsl/ms_deform_attn_forward.wgsl");
 kernel_source!(BackwardRaw, "../../wgsl/ms_deform_attn_backward.wgsl");
-kernel_source!(ProjectedRaw, "../../wgsl/ms_deform_attn_projected.wgsl");
 
 const FORWARD_WG: u32 = 64;
 /// Workgroup storage the backward's partial sums may use (WebGPU's default limit).
@@ -28,25 +26,6 @@ impl KernelSource for Forward {
         ForwardRaw::new()
             .source()
             .register("workgroup", FORWARD_WG.to_string())
-    }
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-}
-
-const PROJECTED_WG: u32 = 64;
-/// Memory channels the projected kernel's workgroup sums hold (4 KiB).
-const PROJECTED_MAX_CHANNELS: usize = 1024;
-
-#[derive(new, Debug)]
-struct Projected;
-
-impl KernelSource for Projected {
-    fn source(&self) -> SourceTemplate {
-        ProjectedRaw::new()
-            .source()
-            .register("workgroup", PROJECTED_WG.to_string())
-            .register("max_channels", PROJECTED_MAX_CHANNELS.to_string())
     }
     fn id(&self) -> KernelId {
         KernelId::new::<Self>()
@@ -189,61 +168,4 @@ pub(crate) fn backward(
         ]),
     );
     (grad_value, grad_loc, grad_attn)
-}
-
-/// Whether [`projected`] takes a memory of `channels` channels.
-pub(crate) fn projected_supported(channels: usize) -> bool {
-    (1..=PROJECTED_MAX_CHANNELS).contains(&channels)
-}
-
-/// Deformable attention of `((memory @ weight + bias) * keep)` in `heads` heads, the
-/// projection applied to each query's summed samples (see the kernel). `memory` `(N, S, C)`,
-/// `keep` `(N, S, 1)`, `weight` `(C, M*D)`, `bias` `(M*D)` -> `(N, Lq, M*D)`. Callers check
-/// [`projected_supported`] first.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn projected(
-    memory: Prim,
-    keep: Prim,
-    weight: Prim,
-    bias: Prim,
-    heads: usize,
-    shapes: &[(usize, usize)],
-    loc: Prim,
-    attn: Prim,
-) -> Prim {
-    let [memory, keep, weight, bias, loc, attn] =
-        [memory, keep, weight, bias, loc, attn].map(into_contiguous);
-    let [n, s, c]: [usize; 3] = memory.meta.shape().to_vec().try_into().expect("(N, S, C)");
-    let width = weight.meta.shape()[1];
-    let l = loc.meta.shape().to_vec();
-    let lq = l[1];
-    let out = output(&memory, vec![n, lq, width]);
-    let mut info = vec![n, s, c, heads, width / heads, lq, l[3], l[4]]
-        .into_iter()
-        .map(|x| x as u32)
-        .collect::<Vec<_>>();
-    let mut start = 0;
-    for &(h, w) in shapes {
-        info.extend([h as u32, w as u32, start as u32]);
-        start += h * w;
-    }
-    let info = params(&memory, &info);
-    memory.client.launch(
-        Box::new(SourceKernel::new(
-            Projected::new(),
-            CubeDim::new_1d(PROJECTED_WG),
-        )),
-        cube_count(n * lq * heads),
-        KernelArguments::new().with_buffers(vec![
-            memory.handle.clone().binding(),
-            keep.handle.binding(),
-            weight.handle.binding(),
-            bias.handle.binding(),
-            loc.handle.binding(),
-            attn.handle.binding(),
-            out.handle.clone().binding(),
-            info.binding(),
-        ]),
-    );
-    out
 }

@@ -209,7 +209,7 @@ fn backward_matches_reference() {
 }
 
 /// Deformable attention over the un-projected memory (samples gathered, then projected: the
-/// CPU's loops, the wgpu kernel) against the projection followed by the reference, on the
+/// CPU's loops) against the projection followed by the reference, on the
 /// fixture's sampling with a memory, value projection and bias of our own and a third of the
 /// pixels padded.
 fn check_projected<BB: vidt::ops::VidtBackend>(name: &str, dev: &burn::tensor::Device<BB>) {
@@ -250,10 +250,4 @@ fn check_projected<BB: vidt::ops::VidtBackend>(name: &str, dev: &burn::tensor::D
 #[test]
 fn cpu_projected_value_matches_projection_then_reference() {
     check_projected::<B>("cpu", &cpu());
-}
-
-#[cfg(feature = "wgpu")]
-#[test]
-fn wgpu_projected_value_matches_projection_then_reference() {
-    check_projected::<vidt::backend::Gpu>("wgpu", &Default::default());
 }
