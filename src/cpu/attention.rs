@@ -4,7 +4,7 @@
 //! transposed copies) into the register-blocked [`Head`]; images x heads run in parallel.
 
 use super::attend::{Head, LANES, padded_keys};
-use super::{for_chunks, simd};
+use super::for_chunks;
 use crate::ops::attention::Heads;
 
 /// `q` `(B, nq, rq)`, `k` and `v` `(B, nk, rk)` / `(B, nk, rv)` row-major, with `rows` =
@@ -62,7 +62,7 @@ struct One<'a> {
 /// Image x head `bh` into `out` `(nq, hd)`, in AVX2 registers where the CPU has them.
 fn run<const HC: usize>(one: &One, bh: usize, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if simd::has_avx2() {
+    if super::simd::has_avx2() {
         // SAFETY: the CPU has AVX2 and FMA (checked just above).
         return unsafe { run_avx2::<HC>(one, bh, out) };
     }

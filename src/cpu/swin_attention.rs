@@ -11,11 +11,11 @@
 //! products are register-blocked ([`Head`]): 4 query rows x 8 keys (or x the head dim) of
 //! accumulators live in registers while a key (value) vector is loaded once for the 4 rows;
 //! the plain loops reloaded and stored a score row per multiply-add. The window loop runs in
-//! AVX2 registers where the CPU has them ([`simd::has_avx2`]).
+//! AVX2 registers where the CPU has them ([`super::simd`]).
 
 use super::attend::{Head, LANES, padded_keys};
 use super::exp::exp_nonpositive;
-use super::{for_chunks, simd};
+use super::for_chunks;
 use crate::ops::SwinWindows;
 use crate::ops::window::relative_position_index;
 
@@ -80,7 +80,7 @@ pub(super) fn forward(
     let mut per_window = vec![0f32; b * nh * nw * n * c];
     for_chunks(&mut per_window, n * c, |win, out| {
         #[cfg(target_arch = "x86_64")]
-        if simd::has_avx2() {
+        if super::simd::has_avx2() {
             // SAFETY: the CPU has AVX2 and FMA (checked just above).
             return unsafe { window_avx2(&call, win, out) };
         }
