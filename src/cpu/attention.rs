@@ -21,6 +21,10 @@ pub(super) fn forward(
     if hd % LANES != 0 || !(1..=4).contains(&hc) {
         return None;
     }
+    // No bias: zeros, and -inf on the padded keys (one row for every image, head and query).
+    let bias: Vec<f32> = (0..padded_keys(nk))
+        .map(|j| if j < nk { 0.0 } else { f32::NEG_INFINITY })
+        .collect();
     let one = One {
         q,
         k,
@@ -29,6 +33,7 @@ pub(super) fn forward(
         nq,
         nk,
         s,
+        bias: &bias,
     };
     // Head-major results, then interleaved into rows.
     let mut per_head = vec![0f32; b * s.heads * nq * hd];
@@ -57,6 +62,8 @@ struct One<'a> {
     nq: usize,
     nk: usize,
     s: Heads,
+    /// The bias row of every query.
+    bias: &'a [f32],
 }
 
 /// Image x head `bh` into `out` `(nq, hd)`, in AVX2 registers where the CPU has them.
@@ -89,13 +96,8 @@ impl One<'_> {
             |j, d| self.k[(bi * nk + j) * rk + ck + d],
             |j, d| self.v[(bi * nk + j) * rv + cv + d],
         );
-        // No bias: zeros, and -inf on the padded keys.
-        let pk = padded_keys(nk);
-        let row: Vec<f32> = (0..pk)
-            .map(|j| if j < nk { 0.0 } else { f32::NEG_INFINITY })
-            .collect();
         h.attend(
-            |_| &row[..],
+            |_| self.bias,
             |i, o| {
                 for (hh, lane) in o.iter().enumerate() {
                     out[i * hd + hh * LANES..][..LANES].copy_from_slice(lane);

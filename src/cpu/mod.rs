@@ -33,6 +33,15 @@ fn contiguous<const D: usize>(t: &Tensor<Flex, D>) -> Option<FlexTensor> {
     (t.dtype() == DType::F32).then(|| t.clone().into_primitive().tensor().to_contiguous())
 }
 
+/// An optional bias as [`contiguous`]: `Some(None)` when there is none, `None` when it has
+/// another element type.
+fn contiguous_bias(bias: &Option<Tensor<Flex, 1>>) -> Option<Option<FlexTensor>> {
+    match bias {
+        None => Some(None),
+        Some(b) => contiguous(b).map(Some),
+    }
+}
+
 fn tensor<const D: usize>(data: Vec<f32>, shape: [usize; D]) -> Tensor<Flex, D> {
     Tensor::from_data(TensorData::new(data, shape), &Default::default())
 }
@@ -59,11 +68,7 @@ impl VidtBackend for Flex {
     ) -> Tensor<Self, D> {
         let dims = x.dims();
         let [k, n] = weight.dims();
-        // `Some(None)`: no bias; `None`: a bias of another element type.
-        let b = match &bias {
-            None => Some(None),
-            Some(b) => contiguous(b).map(Some),
-        };
+        let b = contiguous_bias(&bias);
         match (contiguous(&x), contiguous(&weight), b) {
             (Some(xv), Some(wv), Some(bv)) if D >= 2 && dims[D - 1] == k => {
                 let m = dims[..D - 1].iter().product();
@@ -204,10 +209,7 @@ impl VidtBackend for Flex {
         let [c_in, width] = weight.dims();
         let ld = locations.dims();
         let fits = c_in == c && keep.dims() == [n, s, 1] && width % heads == 0 && ld[2] == heads;
-        let b = match &bias {
-            None => Some(None),
-            Some(b) => contiguous(b).map(Some),
-        };
+        let b = contiguous_bias(&bias);
         let parts = (
             contiguous(&memory),
             contiguous(&keep),

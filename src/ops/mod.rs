@@ -38,7 +38,7 @@ pub trait VidtBackend: Backend {
     }
 
     /// Deformable attention of a projected memory: [`Self::ms_deform_attn`] of
-    /// `((memory @ weight + bias) * keep)` split into `heads`, as [`ms_deform_attn::projected`]
+    /// `((memory @ weight + bias) * keep)` split into `heads`, as [`ms_deform_attn::project`]
     /// composes it. The attention is linear in the value, so a backend may gather the memory
     /// first and project only the samples (the CPU does: a decoder layer then projects 100
     /// queries' samples instead of every memory token).
