@@ -2,8 +2,8 @@
 # What the tests need, installed only where missing (so `bash scripts/test.sh` works on a fresh
 # machine, and a warm one pays nothing): Mesa lavapipe (Vulkan on the CPU, for the wgpu kernel
 # tests), Chromium and Node (the browser tests), the wasm target, the browser test driver
-# (npm: playwright-core, binaryen's wasm-opt) and pycocotools (the reference of the COCO
-# evaluation test). Debian/Ubuntu packages, via sudo when not root.
+# (npm: playwright-core, binaryen's wasm-opt), pycocotools (the reference of the COCO
+# evaluation test) and Pillow (the photo test's resize reference). Debian/Ubuntu packages, via sudo when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,8 +31,10 @@ fi
 if [ -n "${CI:-}" ] || [ ! -d web/node_modules/playwright-core ]; then
   (cd web && npm ci --no-audit --no-fund)
 fi
-if ! python3 -c "import pycocotools" 2>/dev/null; then
-  python3 -m pip install -q pycocotools 2>/dev/null || python3 -m pip install -q --break-system-packages pycocotools
+# pycocotools: the COCO evaluation test's reference; Pillow: the photo test's resize reference
+# (the official pipeline resizes with PIL).
+if ! python3 -c "import pycocotools, PIL" 2>/dev/null; then
+  python3 -m pip install -q pycocotools pillow 2>/dev/null || python3 -m pip install -q --break-system-packages pycocotools pillow
 fi
 test -f ../shared/fixtures/fixtures.json || { echo "../shared/fixtures is missing: the parity tests need it"; exit 1; }
 echo "setup: node $(node --version), $(/usr/bin/chromium --version)"

@@ -16,9 +16,10 @@ pub const TOP_K: usize = 100;
 /// post-processing has no threshold).
 pub const SCORE_THRESHOLD: f32 = 0.5;
 
-/// The one resize rule of detection (CLI, browser, `vidt eval`): the longer side is capped at
-/// `max_size` when given, else at the official ratio `MAX_SIZE / INPUT_SIZE` (1333 / 800) of
-/// `size`, rounded up, so a small input size keeps the official aspect-ratio limit.
+/// The one cap of detection's resize (CLI, browser, `vidt eval`): the longer side at most
+/// `max_size` when given, else as the official evaluation at `--eval_size` (`datasets/coco.py`:
+/// `max_size=eval_size * 1333 // 800`, rounded down). The sizes themselves follow
+/// [`crate::detect::preprocess::resized_size`].
 pub fn max_size_for(size: usize, max_size: Option<usize>) -> usize {
-    max_size.unwrap_or_else(|| (size * MAX_SIZE).div_ceil(INPUT_SIZE))
+    max_size.unwrap_or(size * MAX_SIZE / INPUT_SIZE)
 }

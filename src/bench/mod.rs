@@ -185,7 +185,7 @@ where
     let images: Vec<(Vec<f32>, Target)> = (0..batch)
         .map(|_| {
             let (img, objects) = synth::image(&mut rng, size as u32, size as u32, 4);
-            let b = crate::detect::preprocess::make_batch(std::slice::from_ref(&img), size, size);
+            let b = crate::detect::preprocess::pad_batch(std::slice::from_ref(&img));
             (b.data, synth::target(&objects, size as u32, size as u32))
         })
         .collect();

@@ -53,8 +53,9 @@ struct Resize {
     /// evaluation's).
     #[arg(long)]
     size: Option<usize>,
-    /// Longer side at most. Default: size * 1333 / 800 (the official 1333 at 800), as in the
-    /// browser.
+    /// Longer side at most. Default: size * 1333 // 800 (the official `eval_size * 1333 //
+    /// 800`), as in the browser. Both sides are then rounded down to a multiple of 16 (ViDT's
+    /// resize).
     #[arg(long)]
     max_size: Option<usize>,
 }

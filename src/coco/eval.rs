@@ -427,7 +427,7 @@ pub fn detect_dataset<B: VidtBackend>(
     let decoder = MaskDecoder::default();
     for (s, &image_id) in ds.samples.iter().zip(&ds.image_ids) {
         let img = load_image(&s.path)?;
-        let b = make_batch(std::slice::from_ref(&img), size, max_size);
+        let b = make_batch(std::slice::from_ref(&img), size, max_size)?;
         let x = burn::tensor::Tensor::<B, 4>::from_data(
             burn::tensor::TensorData::new(b.data, b.shape),
             device,

@@ -20,6 +20,9 @@ pub struct ImageDetections {
     pub image: String,
     pub width: u32,
     pub height: u32,
+    /// `[height, width]` of the tensor the model was given (the official resize's output; for
+    /// `--tensors`, the padded batch's).
+    pub input: [usize; 2],
     pub detections: Vec<Detection>,
 }
 
@@ -35,7 +38,7 @@ pub fn detect_files<B: VidtBackend>(
     let mut results = Vec::new();
     for path in paths {
         let img = load_image(path)?;
-        let batch = make_batch(std::slice::from_ref(&img), size, max_size);
+        let batch = make_batch(std::slice::from_ref(&img), size, max_size)?;
         let dets = det
             .detect(
                 &batch.data,
@@ -64,6 +67,7 @@ pub fn detect_files<B: VidtBackend>(
             image: path.display().to_string(),
             width: img.width(),
             height: img.height(),
+            input: [batch.shape[2], batch.shape[3]],
             detections: dets,
         });
     }
@@ -108,6 +112,7 @@ pub fn detect_tensors<B: VidtBackend>(
             image: format!("{name}[{i}]"),
             width: w as u32,
             height: h as u32,
+            input: [inp.shape[2], inp.shape[3]],
             detections,
         })
         .collect())

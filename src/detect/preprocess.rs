@@ -12,21 +12,38 @@ use crate::model::PixelMask;
 pub const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const STD: [f32; 3] = [0.229, 0.224, 0.225];
 
-/// Output size `(h, w)` of the official `RandomResize([size], max_size)`.
-pub fn resized_size(h: usize, w: usize, size: usize, max_size: usize) -> (usize, usize) {
+/// Output size `(h, w)` of ViDT's `RandomResize([size], max_size)` for an `h` x `w` image
+/// (`datasets/transforms.py`, `resize` / `get_size_with_aspect_ratio`): DETR's rule (shorter
+/// side `size`, unless the longer side would pass `max_size`), then **both** sides rounded down
+/// to a multiple of 16, also when the image already has the target size. Python's arithmetic is
+/// kept exactly: `int(round(...))` rounds half to even, `int(size * h / w)` truncates a float
+/// quotient. `max_size` `usize::MAX` is the official `None` (no cap). A side that rounds to 0
+/// (an aspect ratio past about 1:1333/16, or a tiny `size`) is an error here; torchvision's
+/// `F.resize` fails on it too.
+pub fn resized_size(h: usize, w: usize, size: usize, max_size: usize) -> Result<(usize, usize)> {
     let (mn, mx) = (h.min(w) as f64, h.max(w) as f64);
     let mut size = size;
-    if mx / mn * size as f64 > max_size as f64 {
-        size = (max_size as f64 * mn / mx).round() as usize;
+    if max_size != usize::MAX && mx / mn * size as f64 > max_size as f64 {
+        size = (max_size as f64 * mn / mx).round_ties_even() as usize;
     }
-    if (w <= h && w == size) || (h <= w && h == size) {
-        return (h, w);
-    }
-    if w < h {
-        (size * h / w, size)
+    let (oh, ow) = if (w <= h && w == size) || (h <= w && h == size) {
+        (h, w)
+    } else if w < h {
+        (((size * h) as f64 / w as f64) as usize, size)
     } else {
-        (size, size * w / h)
+        (size, ((size * w) as f64 / h as f64) as usize)
+    };
+    let (oh, ow) = (oh - oh % 16, ow - ow % 16);
+    if oh == 0 || ow == 0 {
+        return Err(VidtError::Input {
+            name: format!("{w}x{h} image"),
+            reason: format!(
+                "the official resize (shorter side {size}, longer at most {max_size}, both sides \
+                 rounded down to a multiple of 16) makes it {ow}x{oh}"
+            ),
+        });
     }
+    Ok((oh, ow))
 }
 
 pub fn load_image(path: &Path) -> Result<RgbImage> {
@@ -58,28 +75,28 @@ pub struct Batch {
     pub original_sizes: Vec<(usize, usize)>,
 }
 
-/// Resizes (shorter side `size`, longer at most `max_size`), normalizes and pads `images`.
-pub fn make_batch(images: &[RgbImage], size: usize, max_size: usize) -> Batch {
-    let resized: Vec<RgbImage> = images
+/// Resizes (the official rule, [`resized_size`]), normalizes and pads `images`.
+pub fn make_batch(images: &[RgbImage], size: usize, max_size: usize) -> Result<Batch> {
+    let resized = images
         .iter()
         .map(|im| resize_shorter(im, size, max_size))
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let mut b = pad_batch(&resized);
     b.original_sizes = images
         .iter()
         .map(|i| (i.height() as usize, i.width() as usize))
         .collect();
-    b
+    Ok(b)
 }
 
 /// The official `RandomResize([size], max_size)` of one image (bilinear).
-pub fn resize_shorter(im: &RgbImage, size: usize, max_size: usize) -> RgbImage {
-    let (h, w) = resized_size(im.height() as usize, im.width() as usize, size, max_size);
-    if (h, w) == (im.height() as usize, im.width() as usize) {
+pub fn resize_shorter(im: &RgbImage, size: usize, max_size: usize) -> Result<RgbImage> {
+    let (h, w) = resized_size(im.height() as usize, im.width() as usize, size, max_size)?;
+    Ok(if (h, w) == (im.height() as usize, im.width() as usize) {
         im.clone()
     } else {
         image::imageops::resize(im, w as u32, h as u32, FilterType::Triangle)
-    }
+    })
 }
 
 /// Normalizes `images` as they are and zero-pads them to one batch (mask 1 = padded).
@@ -118,13 +135,55 @@ pub fn pad_batch(images: &[RgbImage]) -> Batch {
 mod tests {
     use super::resized_size;
 
+    /// Sizes worked out by hand from the official `get_size_with_aspect_ratio`, each checked by
+    /// running that function (copied from naver-ai/vidt a8c48b5) in Python; `(h, w)` in and
+    /// out, at the evaluation's 800 / 1333 unless given.
     #[test]
     fn official_resize_rule() {
-        // 480x640 -> shorter side 800: 800x1066.
-        assert_eq!(resized_size(480, 640, 800, 1333), (800, 1066));
-        // Very wide: capped by 1333 on the longer side.
-        assert_eq!(resized_size(400, 1600, 800, 1333), (333, 1332));
-        // Already there.
-        assert_eq!(resized_size(800, 1000, 800, 1333), (800, 1000));
+        let r = |h, w| resized_size(h, w, 800, 1333).unwrap();
+        // Landscape 640x427: oh 800, ow int(800 * 640 / 427) = 1199 -> 1184.
+        assert_eq!(r(427, 640), (800, 1184));
+        // Landscape 1000x872: ow int(800 * 1000 / 872) = 917 -> 912.
+        assert_eq!(r(872, 1000), (800, 912));
+        // The fixture photo, 451x300: int(800 * 451 / 300) = 1202 -> 1200.
+        assert_eq!(r(300, 451), (800, 1200));
+        // Portrait 640x480 (w 480): oh int(800 * 640 / 480) = 1066 -> 1056.
+        assert_eq!(r(640, 480), (1056, 800));
+        // Square: 800 x 800, already a multiple of 16.
+        assert_eq!(r(500, 500), (800, 800));
+        // Very wide, the cap binds: 1600 / 400 * 800 > 1333, size round(1333 * 400 / 1600) =
+        // round(333.25) = 333; ow int(333 * 1600 / 400) = 1332 -> (320, 1328).
+        assert_eq!(r(400, 1600), (320, 1328));
+        // Python rounds half to even: size 160, cap 266 (160 * 1333 // 800), 480x120:
+        // round(266 * 120 / 480) = round(66.5) = 66 (not 67); ow 264 -> (64, 256).
+        assert_eq!(resized_size(120, 480, 160, 266).unwrap(), (64, 256));
+        // Already at size: still rounded down to multiples of 16 (800x1000 -> 800x992).
+        assert_eq!(r(800, 1000), (800, 992));
+        assert_eq!(r(808, 1000), (800, 976));
+        // Already at size and both multiples of 16: unchanged.
+        assert_eq!(r(800, 1200), (800, 1200));
+        // Shorter side equal to size but not a multiple of 16: both sides rounded
+        // (official `h - h % 16` on the original sizes).
+        assert_eq!(resized_size(90, 130, 90, 1000).unwrap(), (80, 128));
+        // Tiny image, upscaled: 10x7 (w 7) -> oh int(800 * 10 / 7) = 1142 -> 1136.
+        assert_eq!(r(10, 7), (1136, 800));
+        // No cap (the official `max_size=None`, the crop branch's RandomResize([400, 500, 600])).
+        assert_eq!(
+            resized_size(100, 1000, 500, usize::MAX).unwrap(),
+            (496, 4992)
+        );
+    }
+
+    /// A side that rounds to 0 is a clear error naming the sizes, not an empty image.
+    #[test]
+    fn a_side_rounding_to_zero_is_an_error() {
+        // 4000x10: size round(1333 * 10 / 4000) = round(3.3325) = 3, oh 3 -> 0, ow int(3 * 4000 / 10) = 1200.
+        let e = resized_size(10, 4000, 800, 1333).unwrap_err().to_string();
+        assert!(
+            e.contains("4000x10 image") && e.contains("makes it 1200x0"),
+            "{e}"
+        );
+        let e = resized_size(300, 451, 8, 13).unwrap_err().to_string();
+        assert!(e.contains("makes it 0x0"), "{e}");
     }
 }

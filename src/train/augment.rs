@@ -5,13 +5,17 @@
 //! 384..600 on each side, then the random resize. Boxes follow every step; a box the crop
 //! leaves empty is dropped (as `T.crop` does). Instance masks, when the target has them,
 //! follow too (flipped, cropped, resized nearest as `F.interpolate`), their pixel boxes
-//! recomputed from the final boxes.
+//! recomputed from the final boxes. Every resize is ViDT's (`resized_size`: both sides rounded
+//! down to a multiple of 16, so x and y scale by slightly different factors); the boxes, kept
+//! normalized, follow each axis's own factor exactly, as the official `ratio_width` /
+//! `ratio_height` then `Normalize` do.
 
 use image::RgbImage;
 
 use crate::boxes::{cxcywh_to_xyxy, xyxy_to_normalized_cxcywh};
 use crate::coco::Target;
 use crate::detect::preprocess::resize_shorter;
+use crate::error::Result;
 use crate::rng::Rng;
 
 /// The resize-crop-resize branch's sizes (official: resize to 400, 500 or 600, crop 384..600).
@@ -40,7 +44,7 @@ pub fn augment(
     max_size: usize,
     crop: Option<&CropBranch>,
     rng: &mut Rng,
-) -> (RgbImage, Target) {
+) -> Result<(RgbImage, Target)> {
     // Masks at the annotated size, should the image file's differ.
     resize_masks(&mut t, &img);
     if rng.unit() < 0.5 {
@@ -54,7 +58,7 @@ pub fn augment(
     }
     if let Some(c) = crop.filter(|_| rng.unit() < 0.5) {
         // RandomResize without a cap: the boxes, normalized, are unchanged.
-        img = resize_shorter(&img, c.resize[rng.below(c.resize.len())], usize::MAX);
+        img = resize_shorter(&img, c.resize[rng.below(c.resize.len())], usize::MAX)?;
         resize_masks(&mut t, &img);
         let (w, h) = (img.width() as usize, img.height() as usize);
         // RandomSizeCrop: each side in [min, min(side, max)], at a uniform position.
@@ -68,7 +72,7 @@ pub fn augment(
         (img, t) = crop_image(&img, t, x0, y0, cw, ch);
     }
     let size = scales[rng.below(scales.len())];
-    let img = resize_shorter(&img, size, max_size);
+    let img = resize_shorter(&img, size, max_size)?;
     resize_masks(&mut t, &img);
     if let Some(m) = &mut t.masks {
         let (w, h) = (img.width() as f32, img.height() as f32);
@@ -81,7 +85,7 @@ pub fn augment(
             })
             .collect();
     }
-    (img, t)
+    Ok((img, t))
 }
 
 /// The target's masks (if any) resized to `img`'s size.
@@ -129,6 +133,7 @@ pub fn crop_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::preprocess::resized_size;
 
     #[test]
     fn crop_clips_boxes_and_drops_the_ones_it_leaves_empty() {
@@ -177,13 +182,17 @@ mod tests {
                 boxes: vec![[0.5, 0.5, 0.9, 0.9]],
                 masks: None,
             };
-            let (out, t) = augment(img, t, &scales, 1333, Some(&c), &mut rng);
+            let (out, t) = augment(img, t, &scales, 1333, Some(&c), &mut rng).unwrap();
             let short = out.width().min(out.height()) as usize;
             assert!(scales.contains(&short), "shorter side {short}");
             assert!(out.width().max(out.height()) <= 1333);
-            // A crop changes the aspect ratio; no resize alone does.
-            let aspect = out.width() as f32 / out.height() as f32;
-            if (aspect - 640.0 / 427.0).abs() > 0.02 {
+            assert!(
+                out.width() % 16 == 0 && out.height() % 16 == 0,
+                "ViDT's multiples of 16"
+            );
+            // Uncropped, the image has the resize rule's size for its scale; a crop changes it.
+            let (h, w) = resized_size(427, 640, short, 1333).unwrap();
+            if (out.height() as usize, out.width() as usize) != (h, w) {
                 cropped += 1;
             }
             assert_eq!(t.labels, vec![1], "a centred box survives any crop");

@@ -60,7 +60,7 @@ fn load_augmented(
             } else {
                 s.target()
             };
-            Ok(augment(img, t, &o.scales, o.max_size, o.crop.as_ref(), rng))
+            augment(img, t, &o.scales, o.max_size, o.crop.as_ref(), rng)
         })
         .collect()
 }

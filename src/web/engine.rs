@@ -282,7 +282,7 @@ async fn detect_on<B: VidtBackend>(
         name: "source".into(),
         reason: format!("{} pixels for {w}x{h}", rgba.len() / 4),
     })?;
-    let batch = make_batch(&[img], size, max_size);
+    let batch = make_batch(&[img], size, max_size)?;
     let out = d.forward(&batch.data, batch.shape, &batch.mask, opts.dec_layers)?;
     let logits = read_async(out.pred_logits).await?;
     let boxes = read_async(out.pred_boxes).await?;

@@ -53,8 +53,9 @@ export interface DetectOptions {
   decoderLayers?: number;
   /** Shorter side the image is resized to (default: the model's, else 800). */
   inputSize?: number;
-  /** Longer side at most (default: inputSize * 1333 / 800, the official 1333 at 800; the
-   *  CLI's --max-size). */
+  /** Longer side at most (default: inputSize * 1333 // 800, the official 1333 at 800; the
+   *  CLI's --max-size). Both sides are then rounded down to a multiple of 16, as ViDT's own
+   *  resize does. */
   maxSize?: number;
 }
 /** Options of `Detector.fromBytes` / `Detector.fromUrl`. */

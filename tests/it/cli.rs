@@ -227,21 +227,22 @@ fn closed_stdout_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// One resize rule: `--size S` caps the longer side at S * 1333 / 800 (as the browser's
-/// `inputSize`), `--max-size` overrides it. A 4:1 image at size 160 is resized to 67 x 268
-/// under the rule (the official rounding: shorter side round(267 * 120 / 480) = 67, longer
-/// int(67 * 480 / 120) = 268), to 160 x 640 with `--max-size 640`; the detections differ, so
-/// the rule is visible in the output.
+/// One resize rule: `--size S` caps the longer side at S * 1333 // 800 (the official
+/// `eval_size * 1333 // 800`, as the browser's `inputSize`), `--max-size` overrides it. A 4:1
+/// image at size 160 is resized to 64 x 256 under the rule (the official rounding: shorter
+/// side round(266 * 120 / 480) = round(66.5) = 66 (half to even), longer int(66 * 480 / 120) =
+/// 264, both down to multiples of 16), to 160 x 640 with `--max-size 640`; the detections
+/// differ, and the output says the size the model was given.
 #[test]
 fn detect_caps_the_longer_side_in_proportion_to_size() {
     use vidt::defaults::max_size_for;
     use vidt::detect::preprocess::resized_size;
     assert_eq!(max_size_for(800, None), 1333);
-    assert_eq!(max_size_for(160, None), 267);
+    assert_eq!(max_size_for(160, None), 266);
     assert_eq!(max_size_for(160, Some(640)), 640);
     assert_eq!(
-        resized_size(120, 480, 160, max_size_for(160, None)),
-        (67, 268)
+        resized_size(120, 480, 160, max_size_for(160, None)).unwrap(),
+        (64, 256)
     );
     let wide = scratch("wide.png");
     let src =
@@ -265,8 +266,10 @@ fn detect_caps_the_longer_side_in_proportion_to_size() {
         .arg(&wide);
         serde_json::from_str(&run_ok(&mut cmd)).unwrap()
     };
-    let (rule, explicit) = (detect(&[]), detect(&["--max-size", "267"]));
-    assert_eq!(rule, explicit, "the default cap is 267 at size 160");
+    let (rule, explicit) = (detect(&[]), detect(&["--max-size", "266"]));
+    assert_eq!(rule, explicit, "the default cap is 266 at size 160");
+    assert_eq!(rule[0]["input"], serde_json::json!([64, 256]));
     let uncapped = detect(&["--max-size", "640"]);
+    assert_eq!(uncapped[0]["input"], serde_json::json!([160, 640]));
     assert_ne!(rule[0]["detections"], uncapped[0]["detections"]);
 }

@@ -17,6 +17,7 @@ mod model_file;
 mod msda;
 mod norms;
 mod parity_model;
+mod photo;
 mod plus_criterion;
 mod plus_model;
 mod postprocess;

@@ -18,7 +18,7 @@ fn synthetic_batch(size: usize, b: usize) -> (Vec<f32>, Vec<Target>) {
     let mut targets = Vec::new();
     for _ in 0..b {
         let (img, objects) = synth::image(&mut rng, size as u32, size as u32, 3);
-        let batch = vidt::detect::preprocess::make_batch(std::slice::from_ref(&img), size, size);
+        let batch = vidt::detect::preprocess::pad_batch(std::slice::from_ref(&img));
         data.extend(batch.data);
         targets.push(synth::target(&objects, size as u32, size as u32));
     }
