@@ -107,9 +107,18 @@ enum Cmd {
         size: (usize, usize),
     },
     /// The configuration inferred from a checkpoint and its parameter counts. Model files
-    /// everywhere: a path, an http(s) URL or an official name (`vidt_nano_50` ...
-    /// `vidt_base_150`), downloaded once into VIDT_CACHE (default ~/.cache/vidt).
+    /// everywhere: a path, an http(s) URL or an official name (`vidt models` lists them:
+    /// `vidt_{nano,tiny,small,base}_{50,150}`, distilled `vidt_{nano,tiny,small}_50_distil`,
+    /// ViDT+ `vidt_plus_{nano,tiny,small,base}_det300`, optimized ViDT+
+    /// `vidt_plus_swin_{nano,tiny,small}_optimized`), downloaded once into VIDT_CACHE (default
+    /// ~/.cache/vidt).
     Info { weights: PathBuf },
+    /// Every official checkpoint by name, with what the official READMEs report for it (COCO
+    /// AP, parameters, FPS and its GPU, ViDT or ViDT+, masks): a table, or JSON with --json.
+    Models {
+        #[arg(long)]
+        json: bool,
+    },
     /// Writes a web model file (`.vidt`): configuration, class names and the tensors inference
     /// uses, checksummed, in float16 (half the download) or float32.
     Export(ExportOptions),
@@ -240,8 +249,11 @@ fn main() {
 }
 
 fn print(report: &impl Serialize) -> Result<()> {
+    write_out(&serde_json::to_string_pretty(report)?)
+}
+
+fn write_out(text: &str) -> Result<()> {
     use std::io::Write;
-    let text = serde_json::to_string_pretty(report)?;
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
         // A reader that stopped early (`vidt info W | head -3`) is not an error.
@@ -316,6 +328,15 @@ fn run(mut cli: Cli) -> Result<()> {
             print(&vidt::official::describe(&w, &name.to_string())?)
         }
         Cmd::Export(o) => print(&export_model(&o)?),
+        Cmd::Models { json: true } => {
+            let base = std::env::var("VIDT_RELEASES")
+                .ok()
+                .filter(|b| !b.is_empty());
+            print(&vidt::official::zoo::listing(base.as_deref()))
+        }
+        Cmd::Models { json: false } => {
+            write_out(vidt::official::zoo::table(vidt::official::official_models()).trim_end())
+        }
         Cmd::Eval(a) => eval(a),
         Cmd::Train {
             run,

@@ -1,34 +1,25 @@
 //! Model files by URL or by official name, downloaded once into a cache: everywhere a model
 //! file is taken (`--weights`, `--init`, `--teacher`, `vidt export`, `vidt info`), a local path,
-//! an `http(s)://` URL or an official name (`vidt_nano_50`, ...) is accepted.
+//! an `http(s)://` URL or an official name (`vidt_nano_50`, `vidt_plus_nano_det300`, ...: every
+//! checkpoint of [`crate::official::zoo`]) is accepted.
 //!
 //! The cache is `VIDT_CACHE` (default `~/.cache/vidt`); a cached file is used without the
 //! network. A download goes to a temporary file renamed only when complete, so an interrupted
-//! or short one (fewer bytes than announced) leaves nothing behind.
+//! or short one (fewer bytes than announced) leaves nothing behind. `VIDT_RELEASES` replaces the
+//! official releases' download root for names (tests serve the releases from 127.0.0.1).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, VidtError};
 
-/// The official ViDT releases (naver-ai/vidt, release `v0.1-vidt`).
-const OFFICIAL_BASE: &str = "https://github.com/naver-ai/vidt/releases/download/v0.1-vidt";
-const OFFICIAL_NAMES: [&str; 8] = [
-    "vidt_nano_50",
-    "vidt_nano_150",
-    "vidt_tiny_50",
-    "vidt_tiny_150",
-    "vidt_small_50",
-    "vidt_small_150",
-    "vidt_base_50",
-    "vidt_base_150",
-];
-
-/// The URL of an official checkpoint name (`vidt_nano_50`, ..., `vidt_base_150`).
+/// The URL of an official checkpoint name (`vidt_nano_50`, `vidt_nano_50_distil`,
+/// `vidt_plus_nano_det300`, ...; `vidt models` lists them), under `VIDT_RELEASES` when set.
 pub fn official_url(name: &str) -> Option<String> {
-    OFFICIAL_NAMES
-        .contains(&name)
-        .then(|| format!("{OFFICIAL_BASE}/{name}.pth"))
+    let base = std::env::var("VIDT_RELEASES")
+        .ok()
+        .filter(|b| !b.is_empty());
+    crate::official::official_model(name).map(|m| m.url_under(base.as_deref()))
 }
 
 fn is_url(s: &str) -> bool {
