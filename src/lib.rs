@@ -1,7 +1,7 @@
 //! ViDT (Vision and Detection Transformers, NAVER AI) on burn: one model, run on a CPU
 //! backend, wgpu (Vulkan/Metal/DX12/WebGPU) or CUDA, loading the official checkpoints.
 //!
-//! Dependencies run one way, from the bottom up (`tests/layout.rs` checks it):
+//! Dependencies run one way, from the bottom up (`tests/it/layout.rs` checks it):
 //!
 //! * plain data and helpers: [`error`], [`config`], [`defaults`], [`tensor_map`], [`rng`],
 //!   [`boxes`]
@@ -30,6 +30,9 @@ pub mod error;
 pub mod io;
 #[cfg(feature = "wgpu")]
 mod kernels;
+/// Launch counts of the WGSL kernels (tests tell a kernel from its reference fallback by them).
+#[cfg(feature = "wgpu")]
+pub use kernels::launches;
 pub mod model;
 pub mod official;
 pub mod ops;

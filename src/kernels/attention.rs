@@ -63,6 +63,7 @@ pub(crate) fn supported(head_dim: usize) -> bool {
 /// `kv`: separate k and v, or `None` when q is the packed qkv that k and v are read from too
 /// (bound once).
 pub(crate) fn forward(q: Prim, kv: Option<(Prim, Prim)>, s: Heads) -> Prim {
+    super::launches::note(super::launches::Kernel::Attention);
     let q = into_contiguous(q);
     let packed = kv.is_none();
     let (k, v) = match kv {

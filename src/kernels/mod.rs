@@ -3,6 +3,7 @@
 
 mod attention;
 mod fusion;
+pub mod launches;
 mod ms_deform_attn;
 mod norms;
 mod swin_attention;

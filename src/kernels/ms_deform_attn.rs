@@ -99,6 +99,7 @@ pub(crate) fn backward_supported(channels: usize, points: usize) -> bool {
 }
 
 pub(crate) fn forward(value: Prim, shapes: &[(usize, usize)], loc: Prim, attn: Prim) -> Prim {
+    super::launches::note(super::launches::Kernel::MsDeformAttn);
     let (value, loc, attn) = (
         into_contiguous(value),
         into_contiguous(loc),
@@ -135,6 +136,7 @@ pub(crate) fn backward(
     attn: Prim,
     grad_out: Prim,
 ) -> (Prim, Prim, Prim) {
+    super::launches::note(super::launches::Kernel::MsDeformAttnBackward);
     let (value, loc, attn, grad_out) = (
         into_contiguous(value),
         into_contiguous(loc),

@@ -51,6 +51,8 @@ fn empty_like(x: &Prim) -> Prim {
 }
 
 fn launch(kind: u8, groups: usize, tensors: Vec<&Prim>, out: &Prim, info: &[u32]) {
+    use super::launches::{Kernel, note};
+    note([Kernel::LayerNorm, Kernel::Softmax, Kernel::GroupNorm][kind as usize]);
     let client = out.client.clone();
     let info = params(out, info);
     let mut buffers: Vec<_> = tensors

@@ -48,6 +48,7 @@ pub(crate) fn supported(ws: usize, head_dim: usize) -> bool {
 }
 
 pub(crate) fn forward(qkv: Prim, qkv_bias: Prim, table: Prim, s: SwinWindows) -> Prim {
+    super::launches::note(super::launches::Kernel::SwinWindowAttention);
     let qkv = into_contiguous(qkv);
     let qkv_bias = into_contiguous(qkv_bias);
     let table = into_contiguous(table);

@@ -43,6 +43,7 @@ pub(crate) fn supported(tokens: usize, head_dim: usize) -> bool {
 }
 
 pub(crate) fn forward(qkv: Prim, heads: usize, bias: Prim, mask: Option<Prim>, scale: f32) -> Prim {
+    super::launches::note(super::launches::Kernel::WindowAttention);
     let qkv = into_contiguous(qkv);
     let bias = into_contiguous(bias);
     let [bw, n, c3]: [usize; 3] = qkv.meta.shape().to_vec().try_into().expect("(B_, N, 3C)");

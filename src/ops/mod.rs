@@ -1,6 +1,7 @@
-//! The two hot ops behind one backend trait. The reference implementations in plain burn
-//! tensor ops define the semantics (and are differentiable: the training path); a backend may
-//! override them with kernels (wgpu: the WGSL kernels in `wgsl/`), which must agree with them.
+//! ViDT's hot ops behind one backend trait ([`VidtBackend`], one method each). The reference
+//! implementations in plain burn tensor ops define the semantics (and are differentiable: the
+//! training path); a backend may override them with kernels (wgpu: the WGSL kernels in
+//! `wgsl/`; the CPU: the loops in `src/cpu`), which must agree with them.
 
 pub mod attention;
 pub mod ms_deform_attn;

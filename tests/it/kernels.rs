@@ -6,7 +6,22 @@ use crate::common::*;
 use burn::backend::Autodiff;
 use burn::tensor::{Device, Tensor, TensorData};
 use vidt::TensorMap;
+use vidt::launches::{Kernel, launches};
 use vidt::ops::{VidtBackend, ms_deform_attn, window_attention};
+
+/// Runs `f` and asserts it launched `kernel` at least `at_least` times: the WGSL kernel ran,
+/// not its tensor-op fallback (which gives the same numbers). Other tests only add launches.
+/// Fusion defers the launch until a result is read, so `f` reads its results.
+fn launched<T>(kernel: Kernel, at_least: usize, f: impl FnOnce() -> T) -> T {
+    let before = launches(kernel);
+    let out = f();
+    let n = launches(kernel) - before;
+    assert!(
+        n >= at_least,
+        "{kernel:?}: {n} launches, expected at least {at_least}"
+    );
+    out
+}
 
 type W = vidt::backend::Gpu;
 
@@ -34,19 +49,21 @@ fn shapes(f: &TensorMap) -> Vec<(usize, usize)> {
 fn msda_forward_kernel_matches_fixture() {
     let f = fixture("fixture_msda.safetensors");
     let dev = gpu();
-    let out = W::ms_deform_attn(
-        tensor(&f, "value", &dev),
-        &shapes(&f),
-        tensor(&f, "sampling_locations", &dev),
-        tensor(&f, "attention_weights", &dev),
-    );
-    assert_close("kernel msda output", out.clone(), get(&f, "output"), 1e-5);
-    assert_close(
-        "kernel msda output vs f64",
-        out,
-        get(&f, "output_f64"),
-        1e-5,
-    );
+    launched(Kernel::MsDeformAttn, 1, || {
+        let out = W::ms_deform_attn(
+            tensor(&f, "value", &dev),
+            &shapes(&f),
+            tensor(&f, "sampling_locations", &dev),
+            tensor(&f, "attention_weights", &dev),
+        );
+        assert_close("kernel msda output", out.clone(), get(&f, "output"), 1e-5);
+        assert_close(
+            "kernel msda output vs f64",
+            out,
+            get(&f, "output_f64"),
+            1e-5,
+        );
+    });
 }
 
 #[test]
@@ -63,9 +80,10 @@ fn msda_forward_kernel_matches_reference_on_random_cases() {
         let value = rand([n, s, m, d], 10 + i as u64, -2.0, 2.0);
         let loc = rand([n, lq, m, l, p, 2], 20 + i as u64, -0.3, 1.3);
         let w = rand([n, lq, m, l, p], 30 + i as u64, 0.0, 1.0);
-        let kernel = W::ms_deform_attn(value.clone(), lv, loc.clone(), w.clone());
-        let reference = ms_deform_attn::reference(value, lv, loc, w);
-        let diff = max_abs_diff(kernel, reference);
+        let diff = launched(Kernel::MsDeformAttn, 1, || {
+            let kernel = W::ms_deform_attn(value.clone(), lv, loc.clone(), w.clone());
+            max_abs_diff(kernel, ms_deform_attn::reference(value, lv, loc, w))
+        });
         println!("case {i} ({lv:?}, N={n}, Lq={lq}, M={m}, P={p}): kernel vs reference {diff:.3e}");
         assert!(diff <= 1e-5, "case {i}: {diff}");
     }
@@ -89,6 +107,7 @@ fn msda_backward_kernel_matches_fixture() {
     let w: Tensor<A, 5> = tensor(&f, "attention_weights", &dev).require_grad();
     let out = A::ms_deform_attn(value.clone(), &shapes(&f), loc.clone(), w.clone());
     let go: Tensor<A, 3> = tensor(&f, "grad_output", &dev);
+    let before = launches(Kernel::MsDeformAttnBackward);
     let grads = (out * go).sum().backward();
     assert_close(
         "kernel grad value",
@@ -107,6 +126,11 @@ fn msda_backward_kernel_matches_fixture() {
         w.grad(&grads).unwrap(),
         get(&f, "grad_attention_weights"),
         1e-4,
+    );
+    // The backward kernel ran (the gradients are read above), not autodiff of the reference.
+    assert!(
+        launches(Kernel::MsDeformAttnBackward) > before,
+        "backward kernel"
     );
 }
 
@@ -130,10 +154,13 @@ fn window_kernel_matches_reference_for_every_nano_stage() {
         for shifted in [false, true] {
             let mask =
                 shifted.then(|| vidt::ops::window::shift_mask::<W>(hp, wp, ws, ws / 2, &gpu()));
-            let kernel = W::window_attention(qkv.clone(), heads, bias.clone(), mask.clone(), scale);
-            let reference =
-                window_attention::reference(qkv.clone(), heads, bias.clone(), mask, scale);
-            let diff = max_abs_diff(kernel, reference);
+            let diff = launched(Kernel::WindowAttention, 1, || {
+                let kernel =
+                    W::window_attention(qkv.clone(), heads, bias.clone(), mask.clone(), scale);
+                let reference =
+                    window_attention::reference(qkv.clone(), heads, bias.clone(), mask, scale);
+                max_abs_diff(kernel, reference)
+            });
             println!(
                 "stage {si} (C={c}, heads={heads}, {hp}x{wp}, shifted={shifted}): kernel vs reference {diff:.3e}"
             );
@@ -181,8 +208,22 @@ pub fn check_model_on<BB: VidtBackend>(name: &str, label: &str, dev: &Device<BB>
     }
 }
 
+/// The model on wgpu against the fixture, launching each of our kernels the nano forward uses
+/// (the whole-model half of `--reference-ops`' contract: with the kernels, each one runs).
 fn check_model(name: &str) {
+    let kernels = [
+        Kernel::LayerNorm,
+        Kernel::Softmax,
+        Kernel::GroupNorm,
+        Kernel::Attention,
+        Kernel::SwinWindowAttention,
+        Kernel::MsDeformAttn,
+    ];
+    let before = kernels.map(launches);
     check_model_on::<W>(name, "wgpu", &gpu());
+    for (k, b) in kernels.iter().zip(before) {
+        assert!(launches(*k) > b, "{name}: the {k:?} kernel never ran");
+    }
 }
 
 #[test]
