@@ -107,7 +107,24 @@ export interface Detector {
 export type ImageSource = HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap
   | ImageData | OffscreenCanvas | VideoFrame
   | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
+/** A released official checkpoint, as the official READMEs report it (null: not given). The
+ *  browser reads `.vidt` and safetensors: convert the `.pth` at `url` with `vidt export`. */
+export interface OfficialModel {
+  name: string; release: string; file: string; url: string;
+  variant: "ViDT" | "ViDT+"; backbone: string; epochs: number;
+  ap: number; ap50: number | null; ap75: number | null; params: string;
+  fps: number | null; fps_gpu: string | null; masks: boolean | null; mask_ap: number | null;
+  det_tokens: number | null; dec_layers: number | null; epff: boolean | null; source: string;
+}
 "#;
+
+/// Every official checkpoint (the CLI's `vidt models --json`, plus each one's download URL).
+#[wasm_bindgen(js_name = officialModels, unchecked_return_type = "OfficialModel[]")]
+pub fn official_models() -> Result<JsValue, JsError> {
+    crate::official::zoo::listing(None)
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
 
 #[wasm_bindgen]
 extern "C" {

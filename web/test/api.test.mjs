@@ -365,3 +365,13 @@ test("one resize rule: inputSize caps the longer side as the CLI's --size, maxSi
   same(ours.wide, cli(["--max-size", "640"]), "maxSize 640");
   assert.notDeepEqual(ours.rule, ours.wide, "the cap changes the detections");
 });
+
+test("officialModels() lists the CLI's `vidt models --json`, each with its official URL", async () => {
+  const cli = JSON.parse(execFileSync(findVidtBin(), ["models", "--json"], {
+    encoding: "utf8", env: { ...process.env, VIDT_RELEASES: "" },
+  }));
+  const page_ = await page.evaluate(() => vidt.officialModels());
+  assert.equal(page_.length, 18);
+  assert.deepEqual(page_, cli);
+  assert.ok(page_.every((m) => m.url.startsWith("https://github.com/naver-ai/vidt/releases/download/")));
+});
