@@ -109,6 +109,12 @@ pub struct ModelTiming {
     /// Host-to-device uploads of one forward (inputs, masks, encodings, kernel parameters),
     /// counted by the model's own upload helper.
     pub uploads: usize,
+    /// Launches of each of our WGSL kernels in one forward, with the kernels (`kernels`) and
+    /// with `--reference-ops` (`reference_ops`: none, the switch covers every hot op); wgpu
+    /// builds only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wgsl_launches:
+        Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>>,
     /// The peer runtime on the same input, in the same run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<PeerTiming>,
@@ -218,6 +224,22 @@ pub fn bench_model<B: VidtBackend>(
         let _ = B::sync(&dev);
         let launches = launch_log.map(|f| launches_logged(f) - before.0.unwrap_or(0));
         let uploads = crate::ops::upload::count() - before.1;
+        #[cfg(feature = "wgpu")]
+        let wgsl_launches = {
+            let mut per_mode = std::collections::BTreeMap::new();
+            for (name, mode) in [
+                ("reference_ops", OpImpl::Reference),
+                ("kernels", OpImpl::Auto),
+            ] {
+                det.ops = mode;
+                let before = crate::kernels::launches::snapshot();
+                read(det.forward(&data, shape, &mask, None)?.pred_boxes)?;
+                per_mode.insert(name.to_string(), crate::kernels::launches::since(&before));
+            }
+            Some(per_mode)
+        };
+        #[cfg(not(feature = "wgpu"))]
+        let wgsl_launches = None;
         det.ops = OpImpl::Auto;
         let ours = kernels_ms.unwrap_or(reference_ops_ms);
         let peer = match peer {
@@ -231,6 +253,7 @@ pub fn bench_model<B: VidtBackend>(
             kernels_speedup: kernels_ms.map(|k| reference_ops_ms / k),
             launches,
             uploads,
+            wgsl_launches,
             ratio_vs_peer: peer.as_ref().map(|p| ours / p.median_ms),
             peer,
         });

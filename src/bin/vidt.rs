@@ -42,7 +42,8 @@ struct Run {
     /// Run only the first K decoder layers (head K is the output).
     #[arg(long)]
     dec_layers: Option<usize>,
-    /// Use the tensor-op reference instead of the device's kernels.
+    /// Run every hot op (attention, deformable attention, linear layers, LayerNorm, GroupNorm,
+    /// softmax, GELU) as its tensor-op reference instead of the device's kernels or loops.
     #[arg(long)]
     reference_ops: bool,
 }

@@ -27,3 +27,30 @@ pub(crate) fn note(k: Kernel) {
 pub fn launches(k: Kernel) -> usize {
     COUNTS[k as usize].load(Ordering::Relaxed)
 }
+
+/// Every kernel with its launches so far.
+pub fn snapshot() -> Vec<(Kernel, usize)> {
+    use Kernel::*;
+    [
+        LayerNorm,
+        Softmax,
+        GroupNorm,
+        Attention,
+        SwinWindowAttention,
+        WindowAttention,
+        MsDeformAttn,
+        MsDeformAttnBackward,
+    ]
+    .into_iter()
+    .map(|k| (k, launches(k)))
+    .collect()
+}
+
+/// The launches of each kernel between two snapshots, by name.
+pub fn since(before: &[(Kernel, usize)]) -> std::collections::BTreeMap<String, usize> {
+    snapshot()
+        .into_iter()
+        .zip(before)
+        .map(|((k, n), (_, b))| (format!("{k:?}"), n - b))
+        .collect()
+}

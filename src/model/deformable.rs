@@ -8,7 +8,7 @@ use burn::nn::Linear;
 
 use super::layers::{Apply, linear};
 use crate::ops::VidtBackend;
-use crate::ops::{OpImpl, ms_deform_attn_projected};
+use crate::ops::ms_deform_attn_projected;
 
 #[derive(Module, Debug)]
 pub struct MsDeformAttn<B: VidtBackend> {
@@ -45,7 +45,6 @@ impl<B: VidtBackend> MsDeformAttn<B> {
         memory: Tensor<B, 3>,
         keep: Tensor<B, 3>,
         shapes: &[(usize, usize)],
-        imp: OpImpl,
     ) -> Tensor<B, 3> {
         let [b, q, _] = query.dims();
         let (m, l, p) = (self.heads, self.levels, self.points);
@@ -53,13 +52,13 @@ impl<B: VidtBackend> MsDeformAttn<B> {
             .sampling_offsets
             .apply(query.clone())
             .reshape([b, q, m, l, p, 2]);
-        let weights =
-            B::softmax_last(
-                self.attention_weights
-                    .apply(query)
-                    .reshape([b, q, m, l * p]),
-            )
-            .reshape([b, q, m, l, p]);
+        let weights = crate::ops::softmax_last::<B>(self.attention_weights.apply(query).reshape([
+            b,
+            q,
+            m,
+            l * p,
+        ]))
+        .reshape([b, q, m, l, p]);
         let ref_xy = reference
             .clone()
             .slice([0..b, 0..q, 0..l, 0..2])
@@ -72,8 +71,7 @@ impl<B: VidtBackend> MsDeformAttn<B> {
         // The value projection is the op's (the CPU projects the samples, not the memory).
         let (w, bias) = (self.value_proj.weight.val(), self.value_proj.bias.as_ref());
         let bias = bias.map(|b| b.val());
-        let out =
-            ms_deform_attn_projected(memory, keep, w, bias, m, shapes, locations, weights, imp);
+        let out = ms_deform_attn_projected(memory, keep, w, bias, m, shapes, locations, weights);
         self.output_proj.apply(out)
     }
 }

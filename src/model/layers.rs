@@ -33,7 +33,7 @@ pub trait Apply<B: VidtBackend> {
 
 impl<B: VidtBackend> Apply<B> for Linear<B> {
     fn apply<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        B::linear_last(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()))
+        crate::ops::linear_last(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()))
     }
 }
 
@@ -72,7 +72,7 @@ impl<B: VidtBackend> GroupNorm<B> {
 
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let (w, b) = (self.weight.val(), self.bias.val());
-        B::group_norm_tokens(x, w, b, self.groups, crate::ops::norms::EPS)
+        crate::ops::group_norm_tokens::<B>(x, w, b, self.groups, crate::ops::norms::EPS)
     }
 }
 

@@ -156,15 +156,16 @@ impl<B: VidtBackend> Vidt<B> {
                 ),
             });
         }
-        let backbone = self
-            .backbone
-            .forward(images, mask, opts.keep_intermediates, opts.ops);
-        // Token logits serve the token-labeling loss (training) and parity checks only.
-        let tokens = opts.keep_intermediates || B::ad_enabled(&backbone.det_tgt.device());
-        let neck = self
-            .neck
-            .forward(backbone.clone(), mask, opts.dec_layers, tokens, opts.ops);
-        Ok(VidtTrace { backbone, neck })
+        // `opts.ops` decides every hot op of this forward, once.
+        crate::ops::with_ops(opts.ops, || {
+            let backbone = self.backbone.forward(images, mask, opts.keep_intermediates);
+            // Token logits serve the token-labeling loss (training) and parity checks only.
+            let tokens = opts.keep_intermediates || B::ad_enabled(&backbone.det_tgt.device());
+            let neck = self
+                .neck
+                .forward(backbone.clone(), mask, opts.dec_layers, tokens);
+            Ok(VidtTrace { backbone, neck })
+        })
     }
 
     /// The final and auxiliary predictions of a neck pass.

@@ -17,9 +17,9 @@ use super::swin::BackboneOutput;
 use crate::config::VidtConfig;
 use crate::ops::VidtBackend;
 use crate::ops::attention::Heads;
+use crate::ops::attention_heads;
 use crate::ops::norms::normalize;
 use crate::ops::upload::upload;
-use crate::ops::{OpImpl, attention_heads};
 
 /// `nn.MultiheadAttention` (q = k = tgt + pos, v = tgt, no masks), `in_proj` split in three.
 /// Ours rather than `burn::nn::attention::MultiHeadAttention`, which applies its dropout to the
@@ -47,7 +47,7 @@ impl<B: VidtBackend> SelfAttention<B> {
         }
     }
 
-    pub fn forward(&self, qk: Tensor<B, 3>, v: Tensor<B, 3>, imp: OpImpl) -> Tensor<B, 3> {
+    pub fn forward(&self, qk: Tensor<B, 3>, v: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, n, d] = v.dims();
         let h = self.heads;
         let scale = (d as f32 / h as f32).powf(-0.5);
@@ -60,7 +60,7 @@ impl<B: VidtBackend> SelfAttention<B> {
                 cols: [0; 3],
                 scale,
             };
-            let out = attention_heads(q, k, self.v.apply(v), s, imp);
+            let out = attention_heads(q, k, self.v.apply(v), s);
             return self.out_proj.apply(out);
         }
         let split = |t: Tensor<B, 3>| t.reshape([b, n, h, d / h]).swap_dims(1, 2);
@@ -69,7 +69,7 @@ impl<B: VidtBackend> SelfAttention<B> {
         let v = split(self.v.apply(v));
         let out = self
             .dropout
-            .forward(B::softmax_last(q.matmul(k.swap_dims(2, 3))))
+            .forward(crate::ops::softmax_last::<B>(q.matmul(k.swap_dims(2, 3))))
             .matmul(v);
         self.out_proj.apply(out.swap_dims(1, 2).reshape([b, n, d]))
     }
@@ -113,17 +113,16 @@ impl<B: VidtBackend> DecoderLayer<B> {
         memory: Tensor<B, 3>,
         keep: Tensor<B, 3>,
         shapes: &[(usize, usize)],
-        imp: OpImpl,
     ) -> Tensor<B, 3> {
         let qk = tgt.clone() + pos.clone();
         let drop = |x: Tensor<B, 3>| self.dropout.forward(x);
         let tgt = normalize(
             &self.norm2,
-            tgt.clone() + drop(self.self_attn.forward(qk, tgt, imp)),
+            tgt.clone() + drop(self.self_attn.forward(qk, tgt)),
         );
-        let cross =
-            self.cross_attn
-                .forward(tgt.clone() + pos, reference, memory, keep, shapes, imp);
+        let cross = self
+            .cross_attn
+            .forward(tgt.clone() + pos, reference, memory, keep, shapes);
         let tgt = normalize(&self.norm1, tgt + drop(cross));
         let ffn = drop(
             self.linear2
@@ -250,7 +249,6 @@ impl<B: VidtBackend> Neck<B> {
         mask: &PixelMask,
         k: Option<usize>,
         tokens: bool,
-        imp: OpImpl,
     ) -> NeckOutput<B> {
         let k = k.unwrap_or(self.layers.len()).min(self.layers.len());
         let device = bb.det_tgt.device();
@@ -325,7 +323,6 @@ impl<B: VidtBackend> Neck<B> {
                 memory.clone(),
                 keep.clone(),
                 &shapes,
-                imp,
             );
             hs.push(out.clone());
             boxes.push(sigmoid(

@@ -9,7 +9,7 @@ use burn::nn::Linear;
 
 use super::layers::{Apply, linear, param};
 use crate::ops::attention::Heads;
-use crate::ops::{OpImpl, SwinWindows, VidtBackend, attention_heads, swin_window_attention};
+use crate::ops::{SwinWindows, VidtBackend, attention_heads, swin_window_attention};
 
 /// Inputs of the stage-4 [DET x PATCH] cross-attention.
 pub struct CrossInputs<B: VidtBackend> {
@@ -53,7 +53,6 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
         det: Tensor<B, 3>,
         shift: usize,
         cross: Option<&CrossInputs<B>>,
-        imp: OpImpl,
     ) -> Tensor<B, 3> {
         let [b, ph, pw, c] = patch.dims();
         let q_len = det.dims()[1];
@@ -64,12 +63,8 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
         // [PATCH x PATCH] windowed attention; the projection without its bias, which the op
         // adds (as it gives it to padded tokens), saving a pass over the map.
         let weight = self.qkv.weight.val();
-        let patch_qkv = B::linear_last(patch.reshape([b * ph * pw, c]), weight, None).reshape([
-            b,
-            ph,
-            pw,
-            3 * c,
-        ]);
+        let patch_qkv = crate::ops::linear_last(patch.reshape([b * ph * pw, c]), weight, None)
+            .reshape([b, ph, pw, 3 * c]);
         let qkv_bias = self.qkv.bias.as_ref().expect("qkv has a bias").val();
         let windows = SwinWindows {
             heads: h,
@@ -78,11 +73,8 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
             scale,
         };
         let table = self.relative_position_bias_table.val();
-        let patch_x = swin_window_attention(patch_qkv, qkv_bias, table, windows, imp).reshape([
-            b,
-            ph * pw,
-            c,
-        ]);
+        let patch_x =
+            swin_window_attention(patch_qkv, qkv_bias, table, windows).reshape([b, ph * pw, c]);
         let project = |det_x: Tensor<B, 3>| self.proj.apply(Tensor::cat(vec![patch_x, det_x], 1));
 
         // [DET x DET] attention (stages 1-3): one op on the packed projection.
@@ -99,7 +91,6 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
                 det_qkv.clone(),
                 det_qkv,
                 s,
-                imp,
             ));
         };
         // [DET x (PATCH ∪ DET)] cross-attention (stage 4), with the padding mask.
@@ -118,7 +109,7 @@ impl<B: VidtBackend> ReconfiguredAttention<B> {
         let dk = Tensor::cat(vec![cpart(1), dk], 2);
         let dv = Tensor::cat(vec![cpart(2), dv], 2);
         let attn = dq.mul_scalar(scale).matmul(dk.swap_dims(2, 3)) + cross.mask.clone();
-        let det_x = B::softmax_last(attn)
+        let det_x = crate::ops::softmax_last::<B>(attn)
             .matmul(dv)
             .swap_dims(1, 2)
             .reshape([b, q_len, c]);

@@ -12,7 +12,6 @@ use super::mask::PixelMask;
 use super::position::masked_sine_encoding;
 use super::ram::{CrossInputs, ReconfiguredAttention};
 use crate::config::VidtConfig;
-use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
 use crate::ops::norms::normalize;
 use crate::ops::upload::upload;
@@ -26,7 +25,8 @@ pub struct Mlp<B: VidtBackend> {
 
 impl<B: VidtBackend> Mlp<B> {
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        self.fc2.apply(B::gelu_tokens(self.fc1.apply(x)))
+        self.fc2
+            .apply(crate::ops::gelu_tokens::<B>(self.fc1.apply(x)))
     }
 }
 
@@ -74,7 +74,6 @@ impl<B: VidtBackend> SwinBlock<B> {
         (h, w): (usize, usize),
         det_pos: Tensor<B, 3>,
         cross: Option<&CrossInputs<B>>,
-        imp: OpImpl,
     ) -> Tensor<B, 3> {
         let [b, len, c] = seq.dims();
         let hw = h * w;
@@ -87,9 +86,7 @@ impl<B: VidtBackend> SwinBlock<B> {
             mask: x.mask.clone(),
         });
         // Padding to window multiples (unmasked, as the reference) and the shift are the op's.
-        let attn = self
-            .attn
-            .forward(patch, det, self.shift, cross_in.as_ref(), imp);
+        let attn = self.attn.forward(patch, det, self.shift, cross_in.as_ref());
         let x = seq + drop_path(attn, self.drop_path);
         let y = self.mlp.forward(normalize(&self.norm2, x.clone()));
         x + drop_path(y, self.drop_path)
@@ -251,13 +248,7 @@ impl<B: VidtBackend> SwinBackbone<B> {
     }
 
     /// `images`: `(B, 3, H, W)` normalized; `mask`: `(B, H, W)` 1 = padded.
-    pub fn forward(
-        &self,
-        images: Tensor<B, 4>,
-        mask: &PixelMask,
-        keep: bool,
-        imp: OpImpl,
-    ) -> BackboneOutput<B> {
+    pub fn forward(&self, images: Tensor<B, 4>, mask: &PixelMask, keep: bool) -> BackboneOutput<B> {
         let device = images.device();
         let [b, _, ih, iw] = images.dims();
         // Right/bottom zero pad to a multiple of the patch size, 4x4/4 conv, LayerNorm<B>.
@@ -296,7 +287,7 @@ impl<B: VidtBackend> SwinBackbone<B> {
             });
             let mut out = seq;
             for blk in &stage.blocks {
-                out = blk.forward(out, (h, w), det_pos.clone(), cross.as_ref(), imp);
+                out = blk.forward(out, (h, w), det_pos.clone(), cross.as_ref());
             }
             let down = stage.downsample.forward(out.clone(), h, w);
             let (h2, w2) = (h.div_ceil(2), w.div_ceil(2));

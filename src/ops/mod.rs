@@ -160,22 +160,48 @@ impl VidtBackend for burn::backend::Cuda {}
 
 mod autodiff;
 
-/// Multi-scale deformable attention through the backend (or the reference).
+// The one switch between the backend's hot ops and the references. Set for the span of a
+// forward (`Vidt::forward`: `ForwardOptions::ops`, the CLI's `--reference-ops`,
+// `Detector::with_ops`) and read by every dispatcher below, which the model calls for each hot
+// op (never `B::op` directly: `tests/it/layout.rs` checks it), so no call site can forget it.
+thread_local! {
+    static REFERENCE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every hot op as `imp` says, restoring the previous choice afterwards (also
+/// when `f` panics).
+pub fn with_ops<T>(imp: OpImpl, f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REFERENCE.with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(REFERENCE.with(|r| r.replace(imp == OpImpl::Reference)));
+    f()
+}
+
+/// Whether the hot ops run as their references now.
+fn reference() -> bool {
+    REFERENCE.with(|r| r.get())
+}
+
+/// Multi-scale deformable attention: the backend's, or [`ms_deform_attn::reference`].
 pub fn ms_deform_attn<B: VidtBackend>(
     value: Tensor<B, 4>,
     shapes: &[(usize, usize)],
     locations: Tensor<B, 6>,
     weights: Tensor<B, 5>,
-    imp: OpImpl,
 ) -> Tensor<B, 3> {
-    match imp {
-        OpImpl::Auto => B::ms_deform_attn(value, shapes, locations, weights),
-        OpImpl::Reference => ms_deform_attn::reference(value, shapes, locations, weights),
+    if reference() {
+        ms_deform_attn::reference(value, shapes, locations, weights)
+    } else {
+        B::ms_deform_attn(value, shapes, locations, weights)
     }
 }
 
-/// [`VidtBackend::ms_deform_attn_projected`] through the backend (or the reference: the
-/// projection, then [`ms_deform_attn::reference`]).
+/// [`VidtBackend::ms_deform_attn_projected`], or the projection then
+/// [`ms_deform_attn::reference`].
 #[allow(clippy::too_many_arguments)]
 pub fn ms_deform_attn_projected<B: VidtBackend>(
     memory: Tensor<B, 3>,
@@ -186,58 +212,114 @@ pub fn ms_deform_attn_projected<B: VidtBackend>(
     shapes: &[(usize, usize)],
     locations: Tensor<B, 6>,
     weights: Tensor<B, 5>,
-    imp: OpImpl,
 ) -> Tensor<B, 3> {
-    match imp {
-        OpImpl::Auto => B::ms_deform_attn_projected(
+    if reference() {
+        let value = ms_deform_attn::project::<B>(memory, keep, weight, bias, heads);
+        ms_deform_attn::reference(value, shapes, locations, weights)
+    } else {
+        B::ms_deform_attn_projected(
             memory, keep, weight, bias, heads, shapes, locations, weights,
-        ),
-        OpImpl::Reference => {
-            let value = ms_deform_attn::project::<B>(memory, keep, weight, bias, heads);
-            ms_deform_attn::reference(value, shapes, locations, weights)
-        }
+        )
     }
 }
 
-/// Multi-head attention over whole sequences through the backend (or the reference).
+/// Multi-head attention over whole sequences: the backend's, or [`attention::reference`].
 pub fn attention_heads<B: VidtBackend>(
     q: Tensor<B, 3>,
     k: Tensor<B, 3>,
     v: Tensor<B, 3>,
     heads: attention::Heads,
-    imp: OpImpl,
 ) -> Tensor<B, 3> {
-    match imp {
-        OpImpl::Auto => B::attention_heads(q, k, v, heads),
-        OpImpl::Reference => attention::reference(q, k, v, heads),
+    if reference() {
+        attention::reference(q, k, v, heads)
+    } else {
+        B::attention_heads(q, k, v, heads)
     }
 }
 
-/// Swin (shifted) window attention over a whole map through the backend (or the reference).
+/// [`attention_heads`] with q, k and v read from one packed tensor.
+pub fn attention_heads_packed<B: VidtBackend>(
+    qkv: Tensor<B, 3>,
+    heads: attention::Heads,
+) -> Tensor<B, 3> {
+    if reference() {
+        attention::reference(qkv.clone(), qkv.clone(), qkv, heads)
+    } else {
+        B::attention_heads_packed(qkv, heads)
+    }
+}
+
+/// Swin (shifted) window attention over a whole map: the backend's, or
+/// [`swin_attention::reference`].
 pub fn swin_window_attention<B: VidtBackend>(
     qkv: Tensor<B, 4>,
     qkv_bias: Tensor<B, 1>,
     table: Tensor<B, 2>,
     windows: SwinWindows,
-    imp: OpImpl,
 ) -> Tensor<B, 4> {
-    match imp {
-        OpImpl::Auto => B::swin_window_attention(qkv, qkv_bias, table, windows),
-        OpImpl::Reference => swin_attention::reference(qkv, qkv_bias, table, windows),
+    if reference() {
+        swin_attention::reference(qkv, qkv_bias, table, windows)
+    } else {
+        B::swin_window_attention(qkv, qkv_bias, table, windows)
     }
 }
 
-/// Swin window attention through the backend (or the reference).
-pub fn window_attention<B: VidtBackend>(
-    qkv: Tensor<B, 3>,
-    heads: usize,
-    bias: Tensor<B, 3>,
-    mask: Option<Tensor<B, 3>>,
-    scale: f32,
-    imp: OpImpl,
+/// `x @ weight + bias` over the last dimension: the backend's, or burn's `linear`.
+pub fn linear_last<B: VidtBackend, const D: usize>(
+    x: Tensor<B, D>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, D> {
+    if reference() {
+        burn::tensor::module::linear(x, weight, bias)
+    } else {
+        B::linear_last(x, weight, bias)
+    }
+}
+
+/// LayerNorm over the last dimension: the backend's, or [`norms::layer_norm_reference`].
+pub fn layer_norm_last<B: VidtBackend>(
+    x: Tensor<B, 3>,
+    gamma: Tensor<B, 1>,
+    beta: Tensor<B, 1>,
+    eps: f64,
 ) -> Tensor<B, 3> {
-    match imp {
-        OpImpl::Auto => B::window_attention(qkv, heads, bias, mask, scale),
-        OpImpl::Reference => window_attention::reference(qkv, heads, bias, mask, scale),
+    if reference() {
+        norms::layer_norm_reference(x, gamma, beta, eps)
+    } else {
+        B::layer_norm_last(x, gamma, beta, eps)
+    }
+}
+
+/// The exact (erf) GELU: the backend's, or burn's `gelu`.
+pub fn gelu_tokens<B: VidtBackend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
+    if reference() {
+        burn::tensor::activation::gelu(x)
+    } else {
+        B::gelu_tokens(x)
+    }
+}
+
+/// Softmax over the last dimension: the backend's, or [`norms::softmax_reference`].
+pub fn softmax_last<B: VidtBackend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    if reference() {
+        norms::softmax_reference(x)
+    } else {
+        B::softmax_last(x)
+    }
+}
+
+/// GroupNorm of channel-last tokens: the backend's, or [`norms::group_norm_reference`].
+pub fn group_norm_tokens<B: VidtBackend>(
+    x: Tensor<B, 3>,
+    weight: Tensor<B, 1>,
+    bias: Tensor<B, 1>,
+    groups: usize,
+    eps: f64,
+) -> Tensor<B, 3> {
+    if reference() {
+        norms::group_norm_reference(x, weight, bias, groups, eps)
+    } else {
+        B::group_norm_tokens(x, weight, bias, groups, eps)
     }
 }

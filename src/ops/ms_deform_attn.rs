@@ -20,7 +20,7 @@ pub fn project<B: VidtBackend>(
 ) -> Tensor<B, 4> {
     let [n, s, _] = memory.dims();
     let width = weight.dims()[1];
-    (B::linear_last(memory, weight, bias) * keep).reshape([n, s, heads, width / heads])
+    (crate::ops::linear_last(memory, weight, bias) * keep).reshape([n, s, heads, width / heads])
 }
 
 /// * `value`: `(N, S, M, D)`, S = sum of `H_l * W_l`

@@ -62,5 +62,5 @@ pub fn normalize<B: VidtBackend>(ln: &LayerNorm<B>, x: Tensor<B, 3>) -> Tensor<B
         .beta
         .as_ref()
         .expect("the model's LayerNorms have a bias");
-    B::layer_norm_last(x, ln.gamma.val(), beta.val(), EPS)
+    crate::ops::layer_norm_last::<B>(x, ln.gamma.val(), beta.val(), EPS)
 }

@@ -295,3 +295,42 @@ fn plus_model_on_wgpu_matches_fixture() {
         assert_close(&format!("ViDT+ wgpu {name}"), tensor, get(&f, &name), tol);
     }
 }
+
+/// `--reference-ops` switches every hot op: `vidt bench model` on wgpu counts the launches of
+/// each WGSL kernel in one forward per mode (its own process: no other test adds to them). With
+/// the reference, none; with the kernels, each of the six the nano forward uses.
+#[test]
+fn reference_ops_launch_none_of_our_kernels_and_the_kernels_each() {
+    let out = run_ok(
+        vidt()
+            .args([
+                "bench", "model", "--device", "wgpu", "--sizes", "96x128", "--runs", "1",
+            ])
+            .arg("--weights")
+            .arg(fixture_path("vidt_nano_perturbed.pth")),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let l = &v["results"][0]["wgsl_launches"];
+    println!("WGSL launches per forward: {l}");
+    let (reference, kernels) = (
+        l["reference_ops"].as_object().unwrap(),
+        l["kernels"].as_object().unwrap(),
+    );
+    assert_eq!(reference.len(), 8);
+    for (k, n) in reference {
+        assert_eq!(n.as_u64(), Some(0), "{k} launched under --reference-ops");
+    }
+    for k in [
+        "LayerNorm",
+        "Softmax",
+        "GroupNorm",
+        "Attention",
+        "SwinWindowAttention",
+        "MsDeformAttn",
+    ] {
+        assert!(
+            kernels[k].as_u64().unwrap() > 0,
+            "{k} never launched with the kernels"
+        );
+    }
+}

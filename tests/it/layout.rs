@@ -269,3 +269,59 @@ fn the_checker_sees_a_circle_and_an_upward_import() {
     );
     assert!(floor("io") > floor("official"));
 }
+
+/// The hot ops `--reference-ops` switches (`vidt::ops::with_ops`): the model and the detector
+/// call each through its `crate::ops` dispatcher, never as the backend's method (`B::op`),
+/// which would run the backend's own whatever the switch says.
+const HOT_OPS: &[&str] = &[
+    "ms_deform_attn",
+    "ms_deform_attn_projected",
+    "attention_heads",
+    "attention_heads_packed",
+    "swin_window_attention",
+    "linear_last",
+    "layer_norm_last",
+    "gelu_tokens",
+    "softmax_last",
+    "group_norm_tokens",
+];
+
+/// `B::op(` calls of a hot op in `code` (after [`code`] stripped comments and strings).
+fn direct_hot_op_calls(code: &str) -> Vec<String> {
+    HOT_OPS
+        .iter()
+        .filter(|op| {
+            code.match_indices(&format!("::{op}("))
+                .any(|(i, _)| code[..i].ends_with('B') || code[..i].ends_with("Self"))
+        })
+        .map(|op| op.to_string())
+        .collect()
+}
+
+#[test]
+fn the_model_calls_every_hot_op_through_the_switch() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut problems = Vec::new();
+    for (m, file) in modules(&src) {
+        // `ops` defines the dispatchers; the backends and their bench/fusion wiring implement
+        // or time the methods themselves.
+        if !matches!(
+            m.first().map(String::as_str),
+            Some("model" | "detect" | "train")
+        ) {
+            continue;
+        }
+        for op in direct_hot_op_calls(&code(&std::fs::read_to_string(&file).unwrap())) {
+            problems.push(format!(
+                "{}: B::{op}( bypasses --reference-ops",
+                file.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The checker sees one.
+    assert_eq!(
+        direct_hot_op_calls("let y = B::softmax_last(x); let z = crate::ops::gelu_tokens::<B>(y);"),
+        ["softmax_last"]
+    );
+}
