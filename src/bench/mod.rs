@@ -8,7 +8,7 @@ use std::time::Instant;
 use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
-use crate::ops::{VidtBackend, ms_deform_attn, window_attention};
+use crate::ops::{SwinWindows, VidtBackend, ms_deform_attn, swin_attention};
 use crate::rng::Rng;
 
 pub mod model;
@@ -64,8 +64,8 @@ fn timing(name: String, shape: String, reference_ms: f64, kernel_ms: f64) -> OpT
     }
 }
 
-/// Times deformable attention (Lq = 100, the four levels of an 800x1216 image) and the window
-/// attention of every swin_nano stage at 800x1216, batch 1.
+/// Times deformable attention (Lq = 100, the four levels of an 800x1216 image) and the Swin
+/// window attention of every swin_nano stage at 800x1216, batch 1: ops the model runs.
 pub fn bench_kernels<B: VidtBackend>(dev: &B::Device, runs: usize) -> Vec<OpTiming> {
     let mut out = Vec::new();
     // Levels at strides 8, 16, 32, 64 of 800x1216.
@@ -110,9 +110,9 @@ pub fn bench_kernels<B: VidtBackend>(dev: &B::Device, runs: usize) -> Vec<OpTimi
         ));
     }
 
-    // swin_nano stages at 800x1216: patch grid 200x304, then /2 each stage, padded to 7.
+    // The Swin window attention the model runs (RAM's [PATCH x PATCH], shifted), at each
+    // swin_nano stage of 800x1216: patch grid 200x304, then /2 each stage.
     let ws = 7;
-    let nt = ws * ws;
     for (si, (c, heads, h, w)) in [
         (48usize, 3usize, 200usize, 304usize),
         (96, 6, 100, 152),
@@ -122,27 +122,30 @@ pub fn bench_kernels<B: VidtBackend>(dev: &B::Device, runs: usize) -> Vec<OpTimi
     .into_iter()
     .enumerate()
     {
-        let (hp, wp) = (h.div_ceil(ws) * ws, w.div_ceil(ws) * ws);
-        let bw = (hp / ws) * (wp / ws);
-        let qkv = rand::<B, 3>([bw, nt, 3 * c], 10 + si as u64, -1.0, 1.0, dev);
-        let bias = rand::<B, 3>([heads, nt, nt], 20 + si as u64, -0.5, 0.5, dev);
-        let mask = crate::ops::window::shift_mask::<B>(hp, wp, ws, ws / 2, dev);
-        let scale = ((c / heads) as f32).powf(-0.5);
+        let s = SwinWindows {
+            heads,
+            ws,
+            shift: ws / 2,
+            scale: ((c / heads) as f32).powf(-0.5),
+        };
+        let qkv = rand::<B, 4>([1, h, w, 3 * c], 10 + si as u64, -1.0, 1.0, dev);
+        let bias = rand::<B, 1>([3 * c], 20 + si as u64, -0.5, 0.5, dev);
+        let table = rand::<B, 2>(
+            [(2 * ws - 1) * (2 * ws - 1), heads],
+            30 + si as u64,
+            -0.5,
+            0.5,
+            dev,
+        );
         let reference = median_ms::<B>(dev, runs, || {
-            window_attention::reference(
-                qkv.clone(),
-                heads,
-                bias.clone(),
-                Some(mask.clone()),
-                scale,
-            );
+            swin_attention::reference(qkv.clone(), bias.clone(), table.clone(), s);
         });
         let kernel = median_ms::<B>(dev, runs, || {
-            B::window_attention(qkv.clone(), heads, bias.clone(), Some(mask.clone()), scale);
+            B::swin_window_attention(qkv.clone(), bias.clone(), table.clone(), s);
         });
         out.push(timing(
-            format!("window_attention_stage{}", si + 1),
-            format!("{bw} windows of {nt} tokens, C={c}, heads={heads}, shifted"),
+            format!("swin_window_attention_stage{}", si + 1),
+            format!("{h}x{w} tokens, C={c}, heads={heads}, windows of {ws}x{ws}, shifted"),
             reference,
             kernel,
         ));

@@ -202,16 +202,14 @@ struct EvalArgs {
 
 #[derive(Subcommand)]
 enum BenchCmd {
-    /// Each hot op's kernel against its tensor-op reference on the same device (nano shapes
-    /// at 800x1216); prints JSON with reference_ms, kernel_ms, speedup per kernel.
+    /// Deformable attention (forward, backward) and the Swin window attention of each nano
+    /// stage, the ops the model runs, against their tensor-op references on the same device
+    /// (800x1216 shapes); prints JSON with reference_ms, kernel_ms, speedup per op.
     Kernels {
         #[command(flatten)]
         device: Device,
         #[arg(long, default_value_t = 5)]
         runs: usize,
-        /// Accepted for scripts; the output is always JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Whole-model inference (`vidt forward`-style), median of `runs` after one warm-up, with
     /// the kernel launches (GPU) and uploads of one forward; `--peer onnxruntime` times the
@@ -384,7 +382,7 @@ fn eval(a: EvalArgs) -> Result<()> {
 
 fn bench(what: BenchCmd) -> Result<()> {
     match what {
-        BenchCmd::Kernels { device, runs, .. } => {
+        BenchCmd::Kernels { device, runs } => {
             with_backend!(device.device.as_str(), |B, dev| {
                 let rows = vidt::bench::bench_kernels::<B>(&dev, runs);
                 print(&vidt::bench::KernelsReport::new(&device.device, runs, rows))

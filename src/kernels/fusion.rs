@@ -136,25 +136,6 @@ impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for AttentionOp
 }
 
 #[derive(Debug)]
-struct WindowAttentionOp<B> {
-    desc: CustomOpIr,
-    heads: usize,
-    scale: f32,
-    _b: PhantomData<B>,
-}
-
-impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for WindowAttentionOp<B> {
-    fn execute(&self, h: &mut Handles<B>) {
-        let i = &self.desc.inputs; // [qkv, bias, (mask)]
-        let qkv = wrap(h.get_float_tensor::<B>(&i[0]));
-        let bias = wrap(h.get_float_tensor::<B>(&i[1]));
-        let mask = i.get(2).map(|m| wrap(h.get_float_tensor::<B>(m)));
-        let y = B::window_attention(qkv, self.heads, bias, mask, self.scale);
-        h.register_float_tensor::<B>(&self.desc.outputs[0].id, unwrap(y));
-    }
-}
-
-#[derive(Debug)]
 struct MsdaForwardOp<B> {
     desc: CustomOpIr,
     shapes: Vec<(usize, usize)>,
@@ -276,38 +257,6 @@ impl<B: FusionBackend + VidtBackend> VidtBackend for Fusion<B> {
         let op = SwinAttentionOp::<B> {
             desc: desc.clone(),
             windows,
-            _b: PhantomData,
-        };
-        wrap(
-            client
-                .register(streams, OperationIr::Custom(desc), op)
-                .output(),
-        )
-    }
-
-    fn window_attention(
-        qkv: Tensor<Self, 3>,
-        heads: usize,
-        bias: Tensor<Self, 3>,
-        mask: Option<Tensor<Self, 3>>,
-        scale: f32,
-    ) -> Tensor<Self, 3> {
-        let (qkv, bias, mask) = (unwrap(qkv), unwrap(bias), mask.map(unwrap));
-        let mut shape = qkv.shape.clone();
-        shape[2] /= 3;
-        let client = qkv.client.clone();
-        let mut streams = OperationStreams::with_inputs([&qkv, &bias]);
-        if let Some(m) = &mask {
-            streams.tensor(m);
-        }
-        let out = TensorIr::uninit(client.create_empty_handle(), shape, qkv.dtype);
-        let mut inputs = vec![qkv.into_ir(), bias.into_ir()];
-        inputs.extend(mask.map(|m| m.into_ir()));
-        let desc = CustomOpIr::new("vidt_window_attention", &inputs, &[out]);
-        let op = WindowAttentionOp::<B> {
-            desc: desc.clone(),
-            heads,
-            scale,
             _b: PhantomData,
         };
         wrap(

@@ -12,12 +12,11 @@ pub enum Kernel {
     GroupNorm,
     Attention,
     SwinWindowAttention,
-    WindowAttention,
     MsDeformAttn,
     MsDeformAttnBackward,
 }
 
-static COUNTS: [AtomicUsize; 8] = [const { AtomicUsize::new(0) }; 8];
+static COUNTS: [AtomicUsize; 7] = [const { AtomicUsize::new(0) }; 7];
 
 pub(crate) fn note(k: Kernel) {
     COUNTS[k as usize].fetch_add(1, Ordering::Relaxed);
@@ -37,7 +36,6 @@ pub fn snapshot() -> Vec<(Kernel, usize)> {
         GroupNorm,
         Attention,
         SwinWindowAttention,
-        WindowAttention,
         MsDeformAttn,
         MsDeformAttnBackward,
     ]

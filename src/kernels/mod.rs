@@ -7,7 +7,6 @@ pub mod launches;
 mod ms_deform_attn;
 mod norms;
 mod swin_attention;
-mod window_attention;
 
 use burn::backend::wgpu::{
     BoolElement, CubeBackend, CubeTensor, FloatElement, IntElement, WgpuRuntime,
@@ -17,7 +16,7 @@ use cubecl::CubeCount;
 
 use crate::ops::{
     SwinWindows, VidtBackend, ms_deform_attn as msda_ref, norms as norms_ref,
-    swin_attention as swin_ref, window_attention as wattn_ref,
+    swin_attention as swin_ref,
 };
 
 /// Largest workgroup count per dispatch dimension (the WebGPU default limit).
@@ -122,26 +121,6 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
             prim(grad_output),
         );
         (tensor(gv), tensor(gl), tensor(gw))
-    }
-
-    fn window_attention(
-        qkv: Tensor<Self, 3>,
-        heads: usize,
-        bias: Tensor<Self, 3>,
-        mask: Option<Tensor<Self, 3>>,
-        scale: f32,
-    ) -> Tensor<Self, 3> {
-        let [_, n, c3] = qkv.dims();
-        if qkv.dtype() != DType::F32 || !window_attention::supported(n, c3 / 3 / heads) {
-            return wattn_ref::reference(qkv, heads, bias, mask, scale);
-        }
-        tensor(window_attention::forward(
-            prim(qkv),
-            heads,
-            prim(bias),
-            mask.map(prim),
-            scale,
-        ))
     }
 
     fn attention_heads(

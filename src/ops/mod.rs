@@ -85,17 +85,6 @@ pub trait VidtBackend: Backend {
         burn::tensor::module::linear(x, weight, bias)
     }
 
-    /// See [`window_attention::reference`] for shapes and semantics.
-    fn window_attention(
-        qkv: Tensor<Self, 3>,
-        heads: usize,
-        bias: Tensor<Self, 3>,
-        mask: Option<Tensor<Self, 3>>,
-        scale: f32,
-    ) -> Tensor<Self, 3> {
-        window_attention::reference(qkv, heads, bias, mask, scale)
-    }
-
     /// LayerNorm of `(B, N, C)` over C. See [`norms::layer_norm_reference`].
     fn layer_norm_last(
         x: Tensor<Self, 3>,
