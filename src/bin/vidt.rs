@@ -327,12 +327,9 @@ fn run(mut cli: Cli) -> Result<()> {
             print(&vidt::official::describe(&w, &name.to_string())?)
         }
         Cmd::Export(o) => print(&export_model(&o)?),
-        Cmd::Models { json: true } => {
-            let base = std::env::var("VIDT_RELEASES")
-                .ok()
-                .filter(|b| !b.is_empty());
-            print(&vidt::official::zoo::listing(base.as_deref()))
-        }
+        Cmd::Models { json: true } => print(&vidt::official::zoo::listing(
+            vidt::io::fetch::releases_base().as_deref(),
+        )),
         Cmd::Models { json: false } => {
             write_out(vidt::official::zoo::table(vidt::official::official_models()).trim_end())
         }

@@ -16,10 +16,14 @@ use crate::error::{Result, VidtError};
 /// The URL of an official checkpoint name (`vidt_nano_50`, `vidt_nano_50_distil`,
 /// `vidt_plus_nano_det300`, ...; `vidt models` lists them), under `VIDT_RELEASES` when set.
 pub fn official_url(name: &str) -> Option<String> {
-    let base = std::env::var("VIDT_RELEASES")
+    crate::official::official_model(name).map(|m| m.url_under(releases_base().as_deref()))
+}
+
+/// `VIDT_RELEASES`, the download root that replaces the official releases' when set.
+pub fn releases_base() -> Option<String> {
+    std::env::var("VIDT_RELEASES")
         .ok()
-        .filter(|b| !b.is_empty());
-    crate::official::official_model(name).map(|m| m.url_under(base.as_deref()))
+        .filter(|b| !b.is_empty())
 }
 
 fn is_url(s: &str) -> bool {

@@ -16,7 +16,21 @@ pub enum Kernel {
     MsDeformAttnBackward,
 }
 
-static COUNTS: [AtomicUsize; 7] = [const { AtomicUsize::new(0) }; 7];
+impl Kernel {
+    /// Every kernel, in declaration order (its index in the counts).
+    pub const ALL: [Kernel; 7] = [
+        Kernel::LayerNorm,
+        Kernel::Softmax,
+        Kernel::GroupNorm,
+        Kernel::Attention,
+        Kernel::SwinWindowAttention,
+        Kernel::MsDeformAttn,
+        Kernel::MsDeformAttnBackward,
+    ];
+}
+
+static COUNTS: [AtomicUsize; Kernel::ALL.len()] =
+    [const { AtomicUsize::new(0) }; Kernel::ALL.len()];
 
 pub(crate) fn note(k: Kernel) {
     COUNTS[k as usize].fetch_add(1, Ordering::Relaxed);
@@ -29,19 +43,7 @@ pub fn launches(k: Kernel) -> usize {
 
 /// Every kernel with its launches so far.
 pub fn snapshot() -> Vec<(Kernel, usize)> {
-    use Kernel::*;
-    [
-        LayerNorm,
-        Softmax,
-        GroupNorm,
-        Attention,
-        SwinWindowAttention,
-        MsDeformAttn,
-        MsDeformAttnBackward,
-    ]
-    .into_iter()
-    .map(|k| (k, launches(k)))
-    .collect()
+    Kernel::ALL.map(|k| (k, launches(k))).to_vec()
 }
 
 /// The launches of each kernel between two snapshots, by name.

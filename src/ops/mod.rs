@@ -226,18 +226,6 @@ pub fn attention_heads<B: VidtBackend>(
     }
 }
 
-/// [`attention_heads`] with q, k and v read from one packed tensor.
-pub fn attention_heads_packed<B: VidtBackend>(
-    qkv: Tensor<B, 3>,
-    heads: attention::Heads,
-) -> Tensor<B, 3> {
-    if reference() {
-        attention::reference(qkv.clone(), qkv.clone(), qkv, heads)
-    } else {
-        B::attention_heads_packed(qkv, heads)
-    }
-}
-
 /// Swin (shifted) window attention over a whole map: the backend's, or
 /// [`swin_attention::reference`].
 pub fn swin_window_attention<B: VidtBackend>(

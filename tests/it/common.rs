@@ -210,3 +210,18 @@ pub fn assert_close_rel<BB: Backend, const D: usize>(
     assert!(rel <= tol, "{name}: relative diff {rel:e} > {tol:e}");
     rel
 }
+
+/// Runs `f` and asserts it launched `kernel` at least `at_least` times: the WGSL kernel ran,
+/// not its tensor-op fallback (which gives the same numbers). Other tests only add launches.
+/// Fusion defers the launch until a result is read, so `f` reads its results.
+#[cfg(feature = "wgpu")]
+pub fn launched<T>(kernel: vidt::launches::Kernel, at_least: usize, f: impl FnOnce() -> T) -> T {
+    let before = vidt::launches::launches(kernel);
+    let out = f();
+    let n = vidt::launches::launches(kernel) - before;
+    assert!(
+        n >= at_least,
+        "{kernel:?}: {n} launches, expected at least {at_least}"
+    );
+    out
+}

@@ -227,8 +227,8 @@ fn official_names_resolve_to_the_official_urls() {
 }
 
 /// The ViDT+ fixture checkpoint cut to its first 3 decoder layers (and their 4 heads), as the
-/// optimized ViDT+ releases drop decoding layers, written as safetensors in `dir`.
-fn three_layer_plus(dir: &Path) -> Vec<u8> {
+/// optimized ViDT+ releases drop decoding layers, written to a scratch safetensors file.
+fn three_layer_plus() -> Vec<u8> {
     let mut w =
         vidt::TensorMap::from_file(fixture_path("vidt_plus_nano_perturbed_f16.safetensors"))
             .unwrap();
@@ -243,7 +243,7 @@ fn three_layer_plus(dir: &Path) -> Vec<u8> {
     for k in keys {
         w.remove(&k);
     }
-    let file = dir.join("three_layers.safetensors");
+    let file = scratch_in("fetch", "three_layers.safetensors");
     vidt::io::write_safetensors(&file, &w, vidt::tensor_map::Dtype::F16).unwrap();
     std::fs::read(file).unwrap()
 }
@@ -257,9 +257,7 @@ fn every_official_release_resolves_by_name_from_a_release_server() {
     let cache = empty_cache("cache-releases");
     let vanilla = std::fs::read(fixture_path("vidt_nano_perturbed.pth")).unwrap();
     let plus = std::fs::read(fixture_path("vidt_plus_nano_perturbed_f16.safetensors")).unwrap();
-    std::fs::create_dir_all(&cache).unwrap();
-    let optimized = three_layer_plus(&cache);
-    std::fs::remove_file(cache.join("three_layers.safetensors")).unwrap();
+    let optimized = three_layer_plus();
     let route = |p: &str, body: &Vec<u8>| (p.to_string(), body.len(), body.clone());
     let (base, _, asked) = serve(vec![
         route("/v0.1-vidt/vidt_nano_50.pth", &vanilla),

@@ -27,20 +27,15 @@ fn official() -> ([u64; 2], [u64; 2], Vec<Value>) {
     )
 }
 
-fn iou(a: &[f64], b: &[f64]) -> f64 {
-    let area = |r: &[f64]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
-    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = iw * ih;
-    inter / (area(a) + area(b) - inter)
-}
-
-fn coords(v: &Value) -> Vec<f64> {
-    v.as_array()
+/// An xyxy box of the JSON.
+fn coords(v: &Value) -> [f32; 4] {
+    let c: Vec<f32> = v
+        .as_array()
         .unwrap()
         .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
+    c.try_into().unwrap()
 }
 
 /// How many of the official top-10 are among `ours` with the same class, box IoU >= 0.95 and
@@ -59,7 +54,7 @@ fn found_in(ours: &[Value], official: &[Value]) -> (usize, f64, f64) {
             .filter(|d| d["label_id"].as_u64().unwrap() == label)
             .map(|d| {
                 (
-                    iou(&coords(&d["box"]), &bx),
+                    vidt::boxes::iou(coords(&d["box"]), bx) as f64,
                     (d["score"].as_f64().unwrap() - score).abs(),
                 )
             })

@@ -72,14 +72,10 @@ fn cpu_loops_match_the_reference() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_kernel_matches_the_reference() {
-    use vidt::launches::{Kernel, launches};
-    let before = launches(Kernel::SwinWindowAttention);
-    check::<vidt::backend::Gpu>("wgpu", &Default::default());
     // Every case ran the WGSL kernel, not its reference fallback.
-    assert!(
-        launches(Kernel::SwinWindowAttention) - before >= 8,
-        "the kernel ran each case"
-    );
+    crate::common::launched(vidt::launches::Kernel::SwinWindowAttention, 8, || {
+        check::<vidt::backend::Gpu>("wgpu", &Default::default())
+    });
 }
 
 #[test]
