@@ -187,3 +187,11 @@ export async function openHarness(browser, server) {
   await page.evaluate(() => window.vidtReady);
   return page;
 }
+
+/** IoU of two { xmin, ymin, xmax, ymax } boxes (the package's detection boxes). */
+export function iou(a, b) {
+  const w = Math.max(0, Math.min(a.xmax, b.xmax) - Math.max(a.xmin, b.xmin));
+  const h = Math.max(0, Math.min(a.ymax, b.ymax) - Math.max(a.ymin, b.ymin));
+  const area = (r) => (r.xmax - r.xmin) * (r.ymax - r.ymin);
+  return (w * h) / (area(a) + area(b) - w * h);
+}

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import {
-  ROOT, serve, launch, openHarness, fixture, exportModel, scratch, findVidtBin,
+  ROOT, serve, launch, openHarness, fixture, exportModel, scratch, findVidtBin, iou,
 } from "../lib/harness.mjs";
 
 const SIZE = 224;
@@ -291,12 +291,6 @@ test("nmsIou: the model's NMS by default, null turns it off, a number sets it (a
     det.dispose();
     return out;
   }, T);
-  const iou = (a, b) => {
-    const w = Math.max(0, Math.min(a.xmax, b.xmax) - Math.max(a.xmin, b.xmin));
-    const h = Math.max(0, Math.min(a.ymax, b.ymax) - Math.max(a.ymin, b.ymin));
-    const area = (r) => (r.xmax - r.xmin) * (r.ymax - r.ymin);
-    return (w * h) / (area(a) + area(b) - w * h);
-  };
   const greedy = (dets, t) => {
     const kept = [];
     for (const d of dets) {

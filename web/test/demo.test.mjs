@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, openPage, scratch, ROOT } from "../lib/harness.mjs";
+import { serve, launch, openPage, scratch, ROOT, iou } from "../lib/harness.mjs";
 
 let dir, server;
 const truth = JSON.parse(fs.readFileSync(path.join(ROOT, "examples/shapes.json"), "utf8"));
@@ -17,13 +17,6 @@ before(async () => {
   server = await serve({ extra: { "/web/models/default.vidt": path.join(ROOT, "models/demo.vidt") } });
 });
 after(() => server?.close());
-
-function iou(a, b) {
-  const w = Math.max(0, Math.min(a.xmax, b.xmax) - Math.max(a.xmin, b.xmin));
-  const h = Math.max(0, Math.min(a.ymax, b.ymax) - Math.max(a.ymin, b.ymin));
-  const area = (r) => (r.xmax - r.xmin) * (r.ymax - r.ymin);
-  return (w * h) / (area(a) + area(b) - w * h);
-}
 
 /** Every ground-truth shape found with its class at IoU >= 0.5, and nothing else. */
 function assertFindsTheShapes(dets) {

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, openHarness, fixture, exportModel, scratch } from "../lib/harness.mjs";
+import { serve, launch, openHarness, fixture, exportModel, scratch, iou } from "../lib/harness.mjs";
 
 let official, server, browser, page;
 
@@ -24,13 +24,6 @@ after(async () => {
   await browser?.close();
   await server?.close();
 });
-
-function iou(a, b) {
-  const area = (r) => Math.max(0, r[2] - r[0]) * Math.max(0, r[3] - r[1]);
-  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  return (iw * ih) / (area(a) + area(b) - iw * ih);
-}
 
 for (const backend of ["cpu", "webgpu"]) {
   test(`the photo's official top-10 detections in the browser on ${backend}`, async () => {
@@ -50,10 +43,11 @@ for (const backend of ["cpu", "webgpu"]) {
     let found = 0, worstIou = 1, worstScore = 0;
     const missing = [];
     for (const o of official.detections.slice(0, 10)) {
+      const [xmin, ymin, xmax, ymax] = o.box;
       let best = null;
       for (const d of got.dets) {
         if (d.labelId !== o.label) continue;
-        const i = iou([d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax], o.box);
+        const i = iou(d.box, { xmin, ymin, xmax, ymax });
         const s = Math.abs(d.score - o.score);
         if (i >= 0.95 && s <= 0.02 && (!best || i > best.i)) best = { i, s };
       }
