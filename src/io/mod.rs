@@ -13,6 +13,7 @@ use crate::tensor_map::TensorMap;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod classes;
+mod elements;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod export;
 #[cfg(not(target_arch = "wasm32"))]

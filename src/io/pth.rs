@@ -4,6 +4,7 @@ use std::path::Path;
 
 use pytorch_reader::{DType, PytorchReader};
 
+use super::elements::{Element, decode_le};
 use crate::error::{Result, VidtError};
 use crate::tensor_map::{HostTensor, TensorMap};
 
@@ -23,10 +24,14 @@ pub(super) fn read_pth(path: &Path) -> Result<TensorMap> {
             key: key.clone(),
             reason: format!("cannot read its data ({e}); is the file truncated?"),
         })?;
-        let data = decode(t.dtype(), &bytes).ok_or_else(|| VidtError::BadTensor {
+        let bad_tensor = |reason: String| VidtError::BadTensor {
             key: key.clone(),
-            reason: format!("unsupported element type {:?}", t.dtype()),
-        })?;
+            reason,
+        };
+        let e = element(t.dtype())
+            .ok_or_else(|| bad_tensor(format!("unsupported element type {:?}", t.dtype())))?;
+        let numel = t.shape().iter().product();
+        let data = decode_le(e, &bytes, numel).map_err(bad_tensor)?;
         map.insert(key, HostTensor::new(t.shape().to_vec(), data));
     }
     if map.is_empty() {
@@ -35,34 +40,16 @@ pub(super) fn read_pth(path: &Path) -> Result<TensorMap> {
     Ok(map)
 }
 
-fn decode(dtype: DType, b: &[u8]) -> Option<Vec<f32>> {
+/// The shared decoder's name for a `.pth` element type, if we read it.
+fn element(dtype: DType) -> Option<Element> {
     Some(match dtype {
-        DType::F32 => b
-            .chunks_exact(4)
-            .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        DType::F64 => b
-            .chunks_exact(8)
-            .map(|c| f64::from_ne_bytes(c.try_into().unwrap()) as f32)
-            .collect(),
-        DType::F16 => b
-            .chunks_exact(2)
-            .map(|c| half::f16::from_ne_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        DType::BF16 => b
-            .chunks_exact(2)
-            .map(|c| half::bf16::from_ne_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        // Integer buffers (relative_position_index) are read for completeness and ignored.
-        DType::I64 => b
-            .chunks_exact(8)
-            .map(|c| i64::from_ne_bytes(c.try_into().unwrap()) as f32)
-            .collect(),
-        DType::I32 => b
-            .chunks_exact(4)
-            .map(|c| i32::from_ne_bytes(c.try_into().unwrap()) as f32)
-            .collect(),
-        DType::U8 | DType::Bool => b.iter().map(|&v| v as f32).collect(),
+        DType::F32 => Element::F32,
+        DType::F64 => Element::F64,
+        DType::F16 => Element::F16,
+        DType::BF16 => Element::BF16,
+        DType::I64 => Element::I64,
+        DType::I32 => Element::I32,
+        DType::U8 | DType::Bool => Element::U8,
         _ => return None,
     })
 }

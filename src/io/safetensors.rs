@@ -5,6 +5,7 @@ use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors};
 
+use super::elements::{Element, decode_le};
 use crate::error::{Result, VidtError};
 use crate::tensor_map::{Dtype as StoreDtype, HostTensor, TensorMap};
 
@@ -15,39 +16,25 @@ pub(super) fn read_safetensors(bytes: &[u8], name: &str) -> Result<TensorMap> {
     })?;
     let mut map = TensorMap::new();
     for (key, view) in st.tensors() {
-        let b = view.data();
-        let data: Vec<f32> = match view.dtype() {
-            Dtype::F32 => b
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            Dtype::F64 => b
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
-                .collect(),
-            Dtype::F16 => b
-                .chunks_exact(2)
-                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            Dtype::BF16 => b
-                .chunks_exact(2)
-                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            Dtype::I64 => b
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
-                .collect(),
-            Dtype::I32 => b
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f32)
-                .collect(),
-            Dtype::U8 | Dtype::BOOL => b.iter().map(|&v| v as f32).collect(),
+        let e = match view.dtype() {
+            Dtype::F32 => Element::F32,
+            Dtype::F64 => Element::F64,
+            Dtype::F16 => Element::F16,
+            Dtype::BF16 => Element::BF16,
+            Dtype::I64 => Element::I64,
+            Dtype::I32 => Element::I32,
+            Dtype::U8 | Dtype::BOOL => Element::U8,
             other => {
                 return Err(VidtError::BadTensor {
                     key,
                     reason: format!("unsupported element type {other:?}"),
                 });
             }
+        };
+        let numel = view.shape().iter().product();
+        let data = match decode_le(e, view.data(), numel) {
+            Ok(data) => data,
+            Err(reason) => return Err(VidtError::BadTensor { key, reason }),
         };
         map.insert(key, HostTensor::new(view.shape().to_vec(), data));
     }
