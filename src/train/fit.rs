@@ -18,7 +18,7 @@ use super::augment::augment;
 use super::checkpoint::{EpochLog, TrainState, append_log, save_checkpoint};
 use super::criterion::Criterion;
 use super::optim::VidtOptim;
-pub use super::options::TrainOptions;
+pub use super::options::{Sched, TrainOptions};
 use super::step::{Shard, Teacher, train_step};
 use crate::coco::{Dataset, Sample, Target};
 use crate::detect::preprocess::{load_image, pad_batch};
@@ -27,15 +27,6 @@ use crate::model::{PixelMask, Vidt};
 use crate::ops::VidtBackend;
 use crate::rng::{Rng, mix};
 use crate::tensor_map::{TensorMap, read};
-
-/// Learning rate at `step` of `total`: linear warm-up, then cosine to `min_lr`.
-pub fn lr_at(o: &TrainOptions, step: usize, total: usize) -> f64 {
-    if step < o.warmup_steps {
-        return o.lr * (step + 1) as f64 / o.warmup_steps as f64;
-    }
-    let t = (step - o.warmup_steps) as f64 / (total.saturating_sub(o.warmup_steps)).max(1) as f64;
-    o.min_lr + 0.5 * (o.lr - o.min_lr) * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
-}
 
 struct Batch {
     data: Vec<f32>,
@@ -198,7 +189,7 @@ where
             for (i, dev) in devices.iter().enumerate() {
                 B::seed(dev, step_seed(o.seed, state.step, i));
             }
-            let lr = lr_at(&o, state.step, total);
+            let lr = Sched::lr(&o, epoch, state.step, total);
             let (m, step_loss) =
                 train_step(model, &mut optim, lr, shards, &criterion, teacher.as_ref())?;
             let loss = step_loss.total;

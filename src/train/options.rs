@@ -13,10 +13,24 @@ pub struct TrainOptions {
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f64,
+    /// The learning-rate schedule (runs recorded before it existed read as `cosine-steps`,
+    /// the one they ran).
+    #[serde(default = "Sched::recorded_before")]
+    pub sched: Sched,
+    /// The cosine's floor (official `--min-lr`, 1e-7).
     pub min_lr: f64,
+    /// `warmupcos`: the first epoch's rate, raised linearly to `lr` over `warmup_epochs`
+    /// (official `--warmup-lr` 1e-6, `--warmup-epochs` 0).
+    #[serde(default = "default_warmup_lr")]
+    pub warmup_lr: f64,
+    #[serde(default)]
+    pub warmup_epochs: usize,
+    /// `step`: the rate drops tenfold every this many epochs (official `--lr_drop`, 40).
+    #[serde(default = "default_lr_drop")]
+    pub lr_drop: usize,
     pub weight_decay: f32,
     pub clip_norm: f32,
-    /// Warm-up steps (linear from 0).
+    /// `cosine-steps`: warm-up steps (linear from 0).
     pub warmup_steps: usize,
     /// Shorter-side sizes to pick from (official: 480..=800 step 32).
     pub scales: Vec<usize>,
@@ -43,7 +57,11 @@ impl Default for TrainOptions {
             epochs: 50,
             batch_size: 2,
             lr: 1e-4,
+            sched: Sched::Warmupcos,
             min_lr: 1e-7,
+            warmup_lr: default_warmup_lr(),
+            warmup_epochs: 0,
+            lr_drop: default_lr_drop(),
             weight_decay: 1e-4,
             clip_norm: 0.1,
             warmup_steps: 0,
@@ -60,4 +78,134 @@ impl Default for TrainOptions {
 
 fn default_distil_coef() -> f64 {
     4.0
+}
+
+fn default_warmup_lr() -> f64 {
+    1e-6
+}
+
+fn default_lr_drop() -> usize {
+    40
+}
+
+/// How the learning rate moves (official `--sched`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Sched {
+    /// Official default (YOLOS's copy of timm's CosineLRScheduler, per epoch): from
+    /// --warmup-lr linearly to --lr over --warmup-epochs, then cosine to --min-lr at --epochs.
+    Warmupcos,
+    /// Official `step` (torch's StepLR): --lr, a tenth of it every --lr-drop epochs.
+    Step,
+    /// Ours, per optimizer step: linear from 0 over --warmup-steps, then cosine to --min-lr
+    /// (smoother than per epoch for runs of a few epochs).
+    CosineSteps,
+}
+
+impl Sched {
+    fn recorded_before() -> Self {
+        Sched::CosineSteps
+    }
+
+    /// The rate of optimizer step `step` (0-based; `total` in the run) in `epoch`.
+    ///
+    /// The official per-epoch schedules are stepped at the end of each epoch with that epoch's
+    /// index (main.py: `lr_scheduler.step(epoch)`), so epoch `e >= 1` trains at the schedule's
+    /// value for `e - 1`, and epoch 0 at its value for 0: kept, to pin a run to the official.
+    pub fn lr(o: &TrainOptions, epoch: usize, step: usize, total: usize) -> f64 {
+        let cosine = |t: f64| {
+            o.min_lr + 0.5 * (o.lr - o.min_lr) * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+        };
+        let e = epoch.saturating_sub(1);
+        match o.sched {
+            Sched::Warmupcos if e < o.warmup_epochs => {
+                o.warmup_lr + e as f64 * (o.lr - o.warmup_lr) / o.warmup_epochs as f64
+            }
+            Sched::Warmupcos => cosine(e as f64 / o.epochs.max(1) as f64),
+            Sched::Step => o.lr * 0.1f64.powi((e / o.lr_drop.max(1)) as i32),
+            Sched::CosineSteps if step < o.warmup_steps => {
+                o.lr * (step + 1) as f64 / o.warmup_steps as f64
+            }
+            Sched::CosineSteps => {
+                let rest = total.saturating_sub(o.warmup_steps).max(1);
+                cosine((step - o.warmup_steps) as f64 / rest as f64)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rates(o: &TrainOptions) -> Vec<f64> {
+        // One step per epoch: the per-epoch schedules depend on the epoch only.
+        (0..o.epochs)
+            .map(|e| Sched::lr(o, e, e, o.epochs))
+            .collect()
+    }
+
+    fn close(ours: &[f64], official: &[f64]) {
+        assert_eq!(ours.len(), official.len());
+        for (a, b) in ours.iter().zip(official) {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1e-12),
+                "{ours:?} vs {official:?}"
+            );
+        }
+    }
+
+    /// The rate each epoch trains at, as main.py's loop sets it: printed by running the
+    /// official `util/scheduler.py` (CosineLRScheduler, stepped with `step(epoch)` after each
+    /// epoch) in Python; `step`: torch StepLR's closed form `lr * 0.1 ** (epoch // lr_drop)`
+    /// at the same points.
+    #[test]
+    fn the_official_schedules_epoch_by_epoch() {
+        let o = |sched, epochs, lr, min_lr, warmup_epochs| TrainOptions {
+            sched,
+            epochs,
+            lr,
+            min_lr,
+            warmup_lr: 1e-6,
+            warmup_epochs,
+            lr_drop: 2,
+            ..TrainOptions::default()
+        };
+        let warm = o(Sched::Warmupcos, 6, 1e-4, 1e-7, 2);
+        close(
+            &rates(&warm),
+            &[
+                1e-06,
+                1e-06,
+                5.05e-05,
+                7.502500000000001e-05,
+                5.0050000000000004e-05,
+                2.507500000000001e-05,
+            ],
+        );
+        let cos = o(Sched::Warmupcos, 4, 2e-4, 1e-7, 0);
+        close(
+            &rates(&cos),
+            &[0.0002, 0.0002, 0.00017072532277959544, 0.00010005],
+        );
+        let step = o(Sched::Step, 6, 1e-4, 1e-7, 0);
+        close(&rates(&step), &[1e-4, 1e-4, 1e-4, 1e-5, 1e-5, 1e-6]);
+    }
+
+    /// `--lr 0 --min-lr 0` pins every weight: no schedule gives a step a rate.
+    #[test]
+    fn zero_rates_stay_zero() {
+        for sched in [Sched::Warmupcos, Sched::Step, Sched::CosineSteps] {
+            let o = TrainOptions {
+                sched,
+                epochs: 5,
+                lr: 0.0,
+                min_lr: 0.0,
+                warmup_lr: 0.0,
+                ..TrainOptions::default()
+            };
+            assert!(rates(&o).iter().all(|&r| r == 0.0), "{sched:?}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use super::checkpoint::{
     EpochLog, TrainState, has_checkpoint, read_checkpoint, read_optimizer_state,
 };
 use super::fit::fit;
-use super::options::TrainOptions;
+use super::options::{Sched, TrainOptions};
 use crate::coco::Dataset;
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
@@ -67,6 +67,22 @@ pub struct TrainRun {
     pub batch_size: usize,
     #[arg(long, default_value_t = TrainOptions::default().lr)]
     pub lr: f64,
+    /// Learning-rate schedule: the official `warmupcos` (per epoch) or `step`, or ours per
+    /// optimizer step (`cosine-steps`).
+    #[arg(long, value_enum, default_value_t = TrainOptions::default().sched)]
+    pub sched: Sched,
+    /// The cosine's floor (official --min-lr).
+    #[arg(long, default_value_t = TrainOptions::default().min_lr)]
+    pub min_lr: f64,
+    /// warmupcos: the first epochs' rate, raised linearly to --lr over --warmup-epochs.
+    #[arg(long, default_value_t = TrainOptions::default().warmup_lr)]
+    pub warmup_lr: f64,
+    #[arg(long, default_value_t = TrainOptions::default().warmup_epochs)]
+    pub warmup_epochs: usize,
+    /// step: the rate drops tenfold every this many epochs (official --lr_drop).
+    #[arg(long, default_value_t = TrainOptions::default().lr_drop)]
+    pub lr_drop: usize,
+    /// cosine-steps: warm-up optimizer steps (linear from 0).
     #[arg(long, default_value_t = TrainOptions::default().warmup_steps)]
     pub warmup_steps: usize,
     /// Shorter-side sizes, comma separated (official: 480..800 step 32).
@@ -101,6 +117,11 @@ impl TrainRun {
             epochs: self.epochs,
             batch_size: self.batch_size,
             lr: self.lr,
+            sched: self.sched,
+            min_lr: self.min_lr,
+            warmup_lr: self.warmup_lr,
+            warmup_epochs: self.warmup_epochs,
+            lr_drop: self.lr_drop,
             warmup_steps: self.warmup_steps,
             scales: self.scales.clone(),
             max_size: self.max_size,
