@@ -17,30 +17,64 @@ pub type Gpu = burn::backend::Wgpu;
 #[cfg(feature = "cuda")]
 pub type CudaGpu = burn::backend::Cuda;
 
-/// Backends compiled into this build, by name.
-pub fn available() -> Vec<&'static str> {
-    let mut v = Vec::new();
-    if cfg!(feature = "flex") {
-        v.push("cpu");
-    }
-    if cfg!(feature = "wgpu") {
-        v.push("wgpu");
-    }
-    if cfg!(feature = "cuda") {
-        v.push("cuda");
-    }
-    v
+/// A backend by name: what `--device` takes. Every name parses in every build; one that is
+/// not compiled in is an error naming those that are ([`with_backend!`](crate::with_backend)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+pub enum DeviceKind {
+    /// burn's flex on the CPU.
+    Cpu,
+    /// burn's wgpu (Vulkan / Metal / DX12).
+    Wgpu,
+    /// burn's CUDA.
+    Cuda,
 }
 
-/// The default device name: a GPU backend when compiled in, else the CPU.
-pub fn default_name() -> &'static str {
-    if cfg!(feature = "cuda") {
-        "cuda"
-    } else if cfg!(feature = "wgpu") {
-        "wgpu"
-    } else {
-        "cpu"
+impl DeviceKind {
+    pub const ALL: [DeviceKind; 3] = [DeviceKind::Cpu, DeviceKind::Wgpu, DeviceKind::Cuda];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Cpu => "cpu",
+            DeviceKind::Wgpu => "wgpu",
+            DeviceKind::Cuda => "cuda",
+        }
     }
+
+    /// Whether this build has the backend (its cargo feature).
+    pub fn compiled(self) -> bool {
+        match self {
+            DeviceKind::Cpu => cfg!(feature = "flex"),
+            DeviceKind::Wgpu => cfg!(feature = "wgpu"),
+            DeviceKind::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+
+    /// The default: a GPU backend when compiled in, else the CPU.
+    pub fn default_kind() -> Self {
+        if cfg!(feature = "cuda") {
+            DeviceKind::Cuda
+        } else if cfg!(feature = "wgpu") {
+            DeviceKind::Wgpu
+        } else {
+            DeviceKind::Cpu
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Backends compiled into this build, by name.
+pub fn available() -> Vec<&'static str> {
+    DeviceKind::ALL
+        .into_iter()
+        .filter(|k| k.compiled())
+        .map(DeviceKind::name)
+        .collect()
 }
 
 /// The backend's default device.
@@ -48,34 +82,37 @@ pub fn default_device<B: Backend>() -> B::Device {
     Default::default()
 }
 
-pub fn unknown(name: &str) -> VidtError {
+pub fn unknown(kind: DeviceKind) -> VidtError {
     VidtError::Unsupported(format!(
-        "device `{name}` is not compiled into this build (available: {})",
+        "device `{kind}` is not compiled into this build (available: {})",
         available().join(", ")
     ))
 }
 
-/// `with_backend!(name, |B, device| body)`: runs `body` with the type `B` bound to the backend
-/// called `name` (`cpu`, `wgpu`, `cuda`) and `device` its default device; an unknown or
-/// absent backend is an error value converted with `Into`.
+/// `with_backend!(kind, |B, device| body)`: runs `body` with the type `B` bound to the backend
+/// of `kind` (a [`DeviceKind`]) and `device` its default device; a backend this build lacks is
+/// an error value converted with `Into`. A macro because the body is generic over `B`, which a
+/// closure cannot be; exported for the CLI binary (the `cfg`s are evaluated there, in the same
+/// package, so with the same features).
 #[macro_export]
 macro_rules! with_backend {
-    ($name:expr, |$b:ident, $dev:ident| $body:expr) => {{
-        match $name {
+    ($kind:expr, |$b:ident, $dev:ident| $body:expr) => {{
+        #[allow(unreachable_patterns)]
+        match $kind {
             #[cfg(feature = "flex")]
-            "cpu" => {
+            $crate::backend::DeviceKind::Cpu => {
                 type $b = $crate::backend::Cpu;
                 let $dev = $crate::backend::default_device::<$b>();
                 $body
             }
             #[cfg(feature = "wgpu")]
-            "wgpu" => {
+            $crate::backend::DeviceKind::Wgpu => {
                 type $b = $crate::backend::Gpu;
                 let $dev = $crate::backend::default_device::<$b>();
                 $body
             }
             #[cfg(feature = "cuda")]
-            "cuda" => match $crate::backend::cuda_device_count() {
+            $crate::backend::DeviceKind::Cuda => match $crate::backend::cuda_device_count() {
                 Err(e) => Err(e.into()),
                 Ok(_) => {
                     type $b = $crate::backend::CudaGpu;
@@ -137,9 +174,9 @@ pub fn cuda_device_count() -> Result<usize, VidtError> {
 
 /// Checks `--devices` ordinals against the devices of backend `name` (CUDA: the driver's
 /// count; the other backends share one device between replicas).
-pub fn check_ordinals(name: &str, ordinals: &[u16]) -> Result<(), VidtError> {
+pub fn check_ordinals(kind: DeviceKind, ordinals: &[u16]) -> Result<(), VidtError> {
     #[cfg(feature = "cuda")]
-    if name == "cuda" {
+    if kind == DeviceKind::Cuda {
         let n = cuda_device_count()?;
         if let Some(&bad) = ordinals.iter().find(|&&i| i as usize >= n) {
             return Err(VidtError::Unsupported(format!(
@@ -147,7 +184,7 @@ pub fn check_ordinals(name: &str, ordinals: &[u16]) -> Result<(), VidtError> {
             )));
         }
     }
-    let _ = (name, ordinals);
+    let _ = (kind, ordinals);
     Ok(())
 }
 

@@ -23,3 +23,21 @@ pub const SCORE_THRESHOLD: f32 = 0.5;
 pub fn max_size_for(size: usize, max_size: Option<usize>) -> usize {
     max_size.unwrap_or(size * MAX_SIZE / INPUT_SIZE)
 }
+
+/// A score threshold in [0, 1], or why not (the detect options' and the model file's check).
+pub fn check_threshold(t: f64) -> std::result::Result<(), String> {
+    if (0.0..=1.0).contains(&t) {
+        Ok(())
+    } else {
+        Err(format!("threshold {t} is not in [0, 1]"))
+    }
+}
+
+/// An NMS IoU in (0, 1], or why not.
+pub fn check_nms_iou(t: f64) -> std::result::Result<(), String> {
+    if t > 0.0 && t <= 1.0 {
+        Ok(())
+    } else {
+        Err(format!("NMS IoU {t} is not in (0, 1]"))
+    }
+}

@@ -4,7 +4,7 @@
 //! Dependencies run one way, from the bottom up (`tests/it/layout.rs` checks it):
 //!
 //! * plain data and helpers: [`error`], [`config`], [`defaults`], [`tensor_map`], [`rng`],
-//!   [`boxes`]
+//!   [`boxes`], [`rle`] (COCO run-length encoding)
 //! * [`ops`] (the hot ops and their references), `kernels` (WGSL on wgpu), `cpu` (loops on
 //!   the CPU backend), [`backend`]
 //! * [`model`]: Swin backbone with RAM, the neck (deformable decoder), heads
@@ -36,6 +36,7 @@ pub use kernels::launches;
 pub mod model;
 pub mod official;
 pub mod ops;
+pub mod rle;
 pub mod rng;
 pub mod tensor_map;
 pub mod train;

@@ -168,7 +168,7 @@ pub struct TrainTiming {
 /// after one warm-up step, for each replica count (replica `i` on device ordinal `i`; a
 /// one-device backend gives every replica that device).
 pub fn bench_train<B>(
-    device_name: &str,
+    device: crate::backend::DeviceKind,
     preset: &str,
     (size, batch, steps): (usize, usize, usize),
     replicas: &[usize],
@@ -197,7 +197,7 @@ where
     for &r in replicas {
         let r = r.clamp(1, batch);
         let ordinals: Vec<u16> = (0..r as u16).collect();
-        crate::backend::check_ordinals(device_name, &ordinals)?;
+        crate::backend::check_ordinals(device, &ordinals)?;
         let devices = crate::backend::devices::<B>(&default, &ordinals);
         let mut model = crate::official::load::<B>(&weights, &cfg, &devices[0])?;
         let mut optim = VidtOptim::new(&model, 1e-4, 0.1);
@@ -242,7 +242,7 @@ where
         });
     }
     Ok(TrainBenchReport {
-        device: device_name.to_string(),
+        device: device.to_string(),
         preset: preset.to_string(),
         size,
         batch_size: batch,
@@ -268,7 +268,7 @@ pub struct KernelRow {
 }
 
 impl KernelsReport {
-    pub fn new(device: &str, runs: usize, rows: Vec<OpTiming>) -> Self {
+    pub fn new(device: crate::backend::DeviceKind, runs: usize, rows: Vec<OpTiming>) -> Self {
         let kernels = rows
             .into_iter()
             .map(|r| {

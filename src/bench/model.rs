@@ -53,7 +53,7 @@ pub struct Prepared {
 impl ModelBench {
     /// Sets the CPU thread pool and (on GPU devices) cubecl's launch logger; both must happen
     /// before the first device is created.
-    pub fn prepare(&self, device: &str) -> Result<Prepared> {
+    pub fn prepare(&self, device: crate::backend::DeviceKind) -> Result<Prepared> {
         if let Some(n) = self.threads {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
@@ -69,7 +69,8 @@ impl ModelBench {
             model: root.join(&self.peer_model),
             threads: rayon::current_num_threads(),
         });
-        let launch_log = (device != "cpu").then(|| std::env::temp_dir().join("vidt-launches.log"));
+        let launch_log = (device != crate::backend::DeviceKind::Cpu)
+            .then(|| std::env::temp_dir().join("vidt-launches.log"));
         #[cfg(feature = "wgpu")]
         if let Some(f) = &launch_log {
             log_launches(f);
@@ -184,7 +185,7 @@ fn launches_logged(file: &Path) -> usize {
 /// forward, and runs the peer on the same input where its model takes that size.
 pub fn bench_model<B: VidtBackend>(
     det: &mut Detector<B>,
-    device_name: &str,
+    device: crate::backend::DeviceKind,
     args: &ModelBench,
     prep: &Prepared,
 ) -> Result<ModelBenchReport> {
@@ -259,7 +260,7 @@ pub fn bench_model<B: VidtBackend>(
         });
     }
     Ok(ModelBenchReport {
-        device: device_name.to_string(),
+        device: device.to_string(),
         preset: det.config.preset.clone(),
         runs,
         threads: peer.map(|p| p.threads),

@@ -8,16 +8,18 @@ use burn::backend::Autodiff;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+use vidt::backend::DeviceKind;
 use vidt::coco::CocoDetection;
 use vidt::coco::dataset::read_json;
 use vidt::coco::eval::detect_dataset;
-use vidt::detect::ForwardInput;
 use vidt::detect::images::{demo_model, detect_files, detect_tensors};
+use vidt::detect::options::Resolved;
+use vidt::detect::{DetectRequest, ForwardInput};
 use vidt::io::export::{ExportOptions, export_model};
 use vidt::ops::{OpImpl, VidtBackend};
 use vidt::tensor_map::{Dtype, TensorMap};
 use vidt::train::run::{TrainRun, read_dataset_dir};
-use vidt::{Detector, backend, defaults, with_backend};
+use vidt::{Detector, backend, with_backend};
 
 #[derive(Parser)]
 #[command(
@@ -32,9 +34,9 @@ struct Cli {
 
 #[derive(Args)]
 struct Device {
-    /// Backend: cpu, wgpu or cuda (those compiled in).
-    #[arg(long, default_value = backend::default_name())]
-    device: String,
+    /// Backend (one compiled into this build).
+    #[arg(long, value_enum, default_value_t = DeviceKind::default_kind())]
+    device: DeviceKind,
 }
 
 #[derive(Args)]
@@ -50,11 +52,11 @@ struct Run {
 
 #[derive(Args)]
 struct Resize {
-    /// Shorter side after resizing. Default: the model file's, else 800 (the official
-    /// evaluation's).
+    /// Shorter side after resizing, 32..=2048. Default: the model file's, else 800 (the
+    /// official evaluation's).
     #[arg(long)]
     size: Option<usize>,
-    /// Longer side at most. Default: size * 1333 // 800 (the official `eval_size * 1333 //
+    /// Longer side at most, size..=4096. Default: size * 1333 // 800 (the official `eval_size * 1333 //
     /// 800`), as in the browser. Both sides are then rounded down to a multiple of 16 (ViDT's
     /// resize).
     #[arg(long)]
@@ -62,10 +64,13 @@ struct Resize {
 }
 
 impl Resize {
-    /// (shorter side, longer side at most) for a model whose input size is `input_size`.
-    fn sizes(&self, input_size: usize) -> (usize, usize) {
-        let size = self.size.unwrap_or(input_size);
-        (size, defaults::max_size_for(size, self.max_size))
+    /// The sizes asked for, checked with the other detect options (as the browser's).
+    fn request(&self) -> DetectRequest {
+        DetectRequest {
+            input_size: self.size.map(|s| s as f64),
+            max_size: self.max_size.map(|s| s as f64),
+            ..DetectRequest::default()
+        }
     }
 }
 
@@ -156,13 +161,13 @@ struct DetectArgs {
     /// triangle; see README).
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Minimum score. Default: the model file's recommendation, else 0.5.
+    /// Minimum score, in [0, 1]. Default: the model file's recommendation, else 0.5.
     #[arg(long)]
-    threshold: Option<f32>,
-    /// Class-wise NMS at this IoU (not in the official post-processing). Default: the model
-    /// file's recommendation, else none.
+    threshold: Option<f64>,
+    /// Class-wise NMS at this IoU, in (0, 1] (not in the official post-processing). Default:
+    /// the model file's recommendation, else none.
     #[arg(long, conflicts_with = "no_nms")]
-    nms: Option<f32>,
+    nms: Option<f64>,
     /// No NMS even where the model file recommends it.
     #[arg(long)]
     no_nms: bool,
@@ -302,7 +307,7 @@ fn resolve_models(cmd: &mut Cmd) -> Result<()> {
 fn run(mut cli: Cli) -> Result<()> {
     resolve_models(&mut cli.cmd)?;
     match cli.cmd {
-        Cmd::Forward(a) => with_backend!(a.device.device.as_str(), |B, dev| {
+        Cmd::Forward(a) => with_backend!(a.device.device, |B, dev| {
             let det = load_detector::<B>(&a.weights, &dev, a.run.reference_ops)?;
             let input = TensorMap::from_file(&a.input)?;
             let inp = ForwardInput::from_tensors(&input, &a.input.display().to_string())?;
@@ -311,14 +316,18 @@ fn run(mut cli: Cli) -> Result<()> {
         }),
         Cmd::Detect(a) => {
             let weights = a.weights.clone().map_or_else(demo_model, Ok)?;
-            with_backend!(a.device.device.as_str(), |B, dev| {
+            with_backend!(a.device.device, |B, dev| {
                 let det = load_detector::<B>(&weights, &dev, a.run.reference_ops)?;
-                let nms = a.no_nms.then_some(None).or(a.nms.map(Some));
-                let opts = det.options(a.threshold, nms, a.run.dec_layers)?;
-                let size = a.resize.sizes(det.input_size);
+                let request = DetectRequest {
+                    threshold: a.threshold,
+                    nms_iou: a.no_nms.then_some(None).or(a.nms.map(Some)),
+                    decoder_layers: a.run.dec_layers.map(|k| k as f64),
+                    ..a.resize.request()
+                };
+                let Resolved { options, sizes } = det.resolve(&request)?;
                 print(&match &a.tensors {
-                    Some(file) => detect_tensors(&det, file, opts)?,
-                    None => detect_files(&det, &a.images, opts, size, a.output_dir.as_deref())?,
+                    Some(file) => detect_tensors(&det, file, options)?,
+                    None => detect_files(&det, &a.images, options, sizes, a.output_dir.as_deref())?,
                 })
             })
         }
@@ -338,8 +347,8 @@ fn run(mut cli: Cli) -> Result<()> {
             run,
             device,
             devices,
-        } => with_backend!(device.device.as_str(), |B, dev| {
-            backend::check_ordinals(&device.device, &devices)?;
+        } => with_backend!(device.device, |B, dev| {
+            backend::check_ordinals(device.device, &devices)?;
             let devs = backend::devices::<B>(&dev, &devices);
             print(&vidt::train::run::train::<Autodiff<B>>(&run, &devs)?)
         }),
@@ -358,10 +367,10 @@ fn run(mut cli: Cli) -> Result<()> {
 
 fn eval(a: EvalArgs) -> Result<()> {
     match (a.gt, a.detections, a.data, a.weights) {
-        (_, _, Some(data), Some(weights)) => with_backend!(a.device.device.as_str(), |B, dev| {
+        (_, _, Some(data), Some(weights)) => with_backend!(a.device.device, |B, dev| {
             let ds = read_dataset_dir(&data)?;
             let det = load_detector::<B>(&weights, &dev, false)?;
-            let size = a.resize.sizes(det.input_size);
+            let size = a.resize.request().sizes(det.input_size)?;
             if a.iou_type == vidt::coco::eval::IouType::Segm && !det.config.plus {
                 bail!("--iou-type segm needs a ViDT+ model (one that predicts masks)");
             }
@@ -380,16 +389,16 @@ fn eval(a: EvalArgs) -> Result<()> {
 fn bench(what: BenchCmd) -> Result<()> {
     match what {
         BenchCmd::Kernels { device, runs } => {
-            with_backend!(device.device.as_str(), |B, dev| {
+            with_backend!(device.device, |B, dev| {
                 let rows = vidt::bench::bench_kernels::<B>(&dev, runs);
-                print(&vidt::bench::KernelsReport::new(&device.device, runs, rows))
+                print(&vidt::bench::KernelsReport::new(device.device, runs, rows))
             })
         }
         BenchCmd::Model { bench, device } => {
-            let prep = bench.prepare(&device.device)?;
-            with_backend!(device.device.as_str(), |B, dev| {
+            let prep = bench.prepare(device.device)?;
+            with_backend!(device.device, |B, dev| {
                 let mut det = load_detector::<B>(&bench.weights, &dev, false)?;
-                let report = vidt::bench::bench_model(&mut det, &device.device, &bench, &prep);
+                let report = vidt::bench::bench_model(&mut det, device.device, &bench, &prep);
                 print(&report?)
             })
         }
@@ -400,10 +409,10 @@ fn bench(what: BenchCmd) -> Result<()> {
             batch_size,
             steps,
             replicas,
-        } => with_backend!(device.device.as_str(), |B, _dev| {
+        } => with_backend!(device.device, |B, _dev| {
             let shape = (size, batch_size, steps);
             let r =
-                vidt::bench::bench_train::<Autodiff<B>>(&device.device, &preset, shape, &replicas);
+                vidt::bench::bench_train::<Autodiff<B>>(device.device, &preset, shape, &replicas);
             print(&r?)
         }),
     }

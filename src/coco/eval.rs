@@ -15,10 +15,11 @@ use crate::boxes::{coco_iou, xyxy_to_xywh};
 use crate::defaults::TOP_K;
 use crate::detect::postprocess::postprocess;
 use crate::detect::preprocess::{load_image, make_batch};
-use crate::detect::uqr::{MaskDecoder, detection_mask, mask_runs};
+use crate::detect::uqr::{MaskCodec, detection_mask};
 use crate::error::Result;
 use crate::model::{ForwardOptions, Vidt, VidtOutput};
 use crate::ops::VidtBackend;
+use crate::rle::mask_runs;
 use crate::tensor_map::read;
 
 /// One detection in COCO results format.
@@ -424,7 +425,7 @@ pub fn detect_dataset<B: VidtBackend>(
     mut each: impl FnMut(&Sample, VidtOutput<B>) -> Result<()>,
 ) -> Result<Vec<CocoDetection>> {
     let mut out = Vec::new();
-    let decoder = MaskDecoder::default();
+    let decoder = MaskCodec::default();
     for (s, &image_id) in ds.samples.iter().zip(&ds.image_ids) {
         let img = load_image(&s.path)?;
         let b = make_batch(std::slice::from_ref(&img), size, max_size)?;

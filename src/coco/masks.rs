@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::uqr::{Rle, rle_encode, runs_to_mask};
+use crate::rle::{Rle, rle_encode, runs_to_mask};
 
 /// The masks of one image's objects, in the order of its `labels`.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -3,8 +3,9 @@
 
 use burn::tensor::TensorData;
 
+use super::options::{DetectOptions, DetectRequest, Resolved};
 use super::postprocess::{Detection, nms, postprocess};
-use super::uqr::{MaskDecoder, detection_mask};
+use super::uqr::{MaskCodec, detection_mask};
 use crate::config::VidtConfig;
 use crate::defaults;
 use crate::error::{Result, VidtError};
@@ -25,30 +26,6 @@ pub struct Detector<B: VidtBackend> {
     pub input_size: usize,
     /// The model file's display recommendations (threshold, NMS), if any.
     pub recommended: Recommendations,
-}
-
-/// Detection options.
-#[derive(Clone, Copy, Debug)]
-pub struct DetectOptions {
-    /// Keep detections with a score at least this.
-    pub threshold: f32,
-    /// At most this many detections per image (the reference keeps 100).
-    pub top_k: usize,
-    /// Decoder layers to run (all when `None`).
-    pub dec_layers: Option<usize>,
-    /// Class-wise NMS at this IoU (`None`: none, as the official post-processing).
-    pub nms_iou: Option<f32>,
-}
-
-impl Default for DetectOptions {
-    fn default() -> Self {
-        Self {
-            threshold: defaults::SCORE_THRESHOLD,
-            top_k: defaults::TOP_K,
-            dec_layers: None,
-            nms_iou: None,
-        }
-    }
 }
 
 impl<B: VidtBackend> Detector<B> {
@@ -73,31 +50,14 @@ impl<B: VidtBackend> Detector<B> {
         self
     }
 
-    /// [`Self::default_options`] with what the user set: a threshold, an NMS IoU (`Some(None)`:
-    /// no NMS even where the model recommends it) and the decoder layers to run; out-of-range
-    /// values are an error naming them.
-    pub fn options(
-        &self,
-        threshold: Option<f32>,
-        nms_iou: Option<Option<f32>>,
-        dec_layers: Option<usize>,
-    ) -> Result<DetectOptions> {
-        let d = self.default_options();
-        let opts = DetectOptions {
-            threshold: threshold.unwrap_or(d.threshold),
-            nms_iou: nms_iou.unwrap_or(d.nms_iou),
-            dec_layers,
-            ..d
-        };
-        let chosen = Recommendations {
-            threshold: Some(opts.threshold),
-            nms_iou: opts.nms_iou,
-        };
-        chosen.check().map_err(|reason| VidtError::Input {
-            name: "detect options".into(),
-            reason,
-        })?;
-        Ok(opts)
+    /// [`Self::default_options`] with what the caller set, and the sizes to resize to; an
+    /// out-of-range value is an error naming it ([`DetectRequest::resolve`]).
+    pub fn resolve(&self, request: &DetectRequest) -> Result<Resolved> {
+        request.resolve(
+            self.default_options(),
+            self.config.dec_layers,
+            self.input_size,
+        )
     }
 
     /// Builds a loaded model (configuration and class names as stored or inferred).
@@ -190,7 +150,7 @@ impl<B: VidtBackend> Detector<B> {
         opts: DetectOptions,
     ) -> Vec<Vec<Detection>> {
         let (q, c) = (self.config.det_tokens, self.config.num_classes);
-        let decoder = vectors.map(|_| MaskDecoder::default());
+        let decoder = vectors.map(|_| MaskCodec::default());
         sizes
             .iter()
             .enumerate()

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::detector::{DetectOptions, Detector, ForwardInput};
+use super::detector::{Detector, ForwardInput};
 use super::draw::annotate;
+use super::options::DetectOptions;
 use super::postprocess::Detection;
 use super::preprocess::{load_image, make_batch};
 use crate::error::{Result, VidtError};

@@ -7,9 +7,11 @@ pub mod detector;
 pub mod draw;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod images;
+pub mod options;
 pub mod postprocess;
 pub mod preprocess;
 pub mod uqr;
 
-pub use detector::{DetectOptions, Detector, ForwardInput};
+pub use detector::{Detector, ForwardInput};
+pub use options::{DetectOptions, DetectRequest};
 pub use postprocess::{Detection, nms, postprocess};

@@ -66,15 +66,13 @@ pub struct Recommendations {
 }
 
 impl Recommendations {
-    /// Both values in range (threshold in [0, 1], IoU in (0, 1]), or the one that is not.
+    /// Both values in range (threshold in [0, 1], IoU in (0, 1]), or the one that is not (the
+    /// checks and messages of the detect options).
     pub fn check(&self) -> std::result::Result<(), String> {
-        if let Some(t) = self.threshold.filter(|t| !(0.0..=1.0).contains(t)) {
-            return Err(format!("score threshold {t} is not in [0, 1]"));
-        }
-        if let Some(t) = self.nms_iou.filter(|t| !(*t > 0.0 && *t <= 1.0)) {
-            return Err(format!("NMS IoU {t} is not in (0, 1]"));
-        }
-        Ok(())
+        use crate::defaults::{check_nms_iou, check_threshold};
+        self.threshold
+            .map_or(Ok(()), |t| check_threshold(t as f64))?;
+        self.nms_iou.map_or(Ok(()), |t| check_nms_iou(t as f64))
     }
 }
 

@@ -7,6 +7,7 @@ pub mod epff;
 pub mod layers;
 pub mod mask;
 pub mod neck;
+pub mod paths;
 pub mod plus;
 pub mod position;
 pub mod ram;

@@ -11,30 +11,9 @@ use super::keys::{Layout, table};
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::model::Vidt;
+use crate::model::paths::PathStack;
 use crate::ops::VidtBackend;
 use crate::tensor_map::TensorMap;
-
-/// The module path of the parameter being visited (burn reports struct fields and Vec indices
-/// as it enters them); shared by every visitor that names parameters.
-#[derive(Default)]
-pub struct PathStack(Vec<String>);
-
-impl PathStack {
-    pub fn enter(&mut self, name: &str) {
-        self.0.push(name.to_string());
-    }
-    pub fn exit(&mut self) {
-        self.0.pop();
-    }
-    /// The current path, dot-joined (`backbone.layers.0.blocks.1.attn.qkv.weight`).
-    pub fn path(&self) -> String {
-        self.0.join(".")
-    }
-    /// The innermost name (the parameter's field).
-    pub fn last(&self) -> &str {
-        self.0.last().map(String::as_str).unwrap_or("")
-    }
-}
 
 /// Builds the model of `cfg` from `w` (a checkpoint's tensors by official key) on `device`.
 /// Tensors `cfg` does not use are ignored (decoder layers past `cfg.dec_layers` included).

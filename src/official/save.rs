@@ -10,10 +10,10 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 
 use super::keys::{Kind, Layout, table};
-use super::load::PathStack;
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::model::Vidt;
+use crate::model::paths::PathStack;
 use crate::ops::VidtBackend;
 use crate::ops::window::relative_position_index;
 use crate::tensor_map::{HostTensor, TensorMap};

@@ -12,7 +12,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use super::mask_targets::{canvas, cropped_mask, token_labels};
 use super::matcher::{Matcher, Matching};
 use crate::coco::Target;
-use crate::detect::uqr::MaskDecoder;
+use crate::detect::uqr::MaskCodec;
 use crate::error::{Result, VidtError};
 use crate::model::Vidt;
 use crate::model::neck::NeckOutput;
@@ -398,7 +398,7 @@ impl Criterion {
                 .collect::<Result<Vec<_>>>()?;
             let canvas = canvas(masks.iter().copied());
             // Each object's vector target, once: every level matches it to its own query.
-            let dct = MaskDecoder::default();
+            let dct = MaskCodec::default();
             let vector_targets: Vec<Vec<Vec<f32>>> = masks
                 .iter()
                 .map(|m| {

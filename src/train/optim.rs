@@ -21,7 +21,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use crate::error::{Result, VidtError};
 use crate::model::Vidt;
-use crate::official::load::PathStack;
+use crate::model::paths::PathStack;
 use crate::ops::VidtBackend;
 use crate::tensor_map::read;
 use crate::tensor_map::{HostTensor, TensorMap};

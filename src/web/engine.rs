@@ -21,6 +21,32 @@ use crate::io::LoadedModel;
 use crate::ops::VidtBackend;
 use crate::tensor_map::{Dtype, HostTensor, TensorMap, data_to_f32};
 
+/// Where a model runs in the page: what [`choose_backend`] decides from the `backend` option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PageBackend {
+    WebGpu,
+    Cpu,
+}
+
+impl PageBackend {
+    /// The name `detector.backend` reports.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            PageBackend::WebGpu => "webgpu",
+            PageBackend::Cpu => "cpu",
+        }
+    }
+
+    /// WebGPU when the browser gives an adapter, else the CPU.
+    pub(super) async fn best() -> Self {
+        if webgpu_adapter().await {
+            PageBackend::WebGpu
+        } else {
+            PageBackend::Cpu
+        }
+    }
+}
+
 /// The model on the backend it runs on (on WebGPU, with the generation of the page's device it
 /// was built on).
 pub(super) enum Engine {
@@ -39,28 +65,27 @@ macro_rules! on_engine {
 }
 
 impl Engine {
-    /// Builds `m` on `backend` (`"webgpu"` or `"cpu"`, from [`choose_backend`]).
-    pub(super) async fn build(m: &LoadedModel, backend: &str) -> crate::error::Result<Self> {
+    /// Builds `m` on `backend`.
+    pub(super) async fn build(m: &LoadedModel, backend: PageBackend) -> crate::error::Result<Self> {
         Ok(match backend {
-            "webgpu" => {
+            PageBackend::WebGpu => {
                 let (device, generation) = webgpu_device().await;
                 Engine::WebGpu(
                     crate::detect::Detector::from_loaded(m, &device)?,
                     generation,
                 )
             }
-            _ => Engine::Cpu(crate::detect::Detector::from_loaded(
+            PageBackend::Cpu => Engine::Cpu(crate::detect::Detector::from_loaded(
                 m,
                 &Default::default(),
             )?),
         })
     }
 
-    /// `"webgpu"` or `"cpu"`.
-    pub(super) fn backend(&self) -> &'static str {
+    pub(super) fn backend(&self) -> PageBackend {
         match self {
-            Engine::WebGpu(..) => "webgpu",
-            Engine::Cpu(_) => "cpu",
+            Engine::WebGpu(..) => PageBackend::WebGpu,
+            Engine::Cpu(_) => PageBackend::Cpu,
         }
     }
 
@@ -228,15 +253,15 @@ async fn new_webgpu_device() {
 }
 
 /// Reads `options.backend` and picks the backend the model will run on.
-pub(super) async fn choose_backend(options: &JsValue) -> Result<&'static str, JsError> {
+pub(super) async fn choose_backend(options: &JsValue) -> Result<PageBackend, JsError> {
     let wanted = get(options, "backend")
         .as_string()
         .unwrap_or_else(|| "auto".into());
     match wanted.as_str() {
-        "cpu" => Ok("cpu"),
+        "cpu" => Ok(PageBackend::Cpu),
         "webgpu" => {
             if webgpu_adapter().await {
-                Ok("webgpu")
+                Ok(PageBackend::WebGpu)
             } else {
                 Err(JsError::new(
                     "WebGPU is not available in this browser (navigator.gpu gave no adapter); \
@@ -244,11 +269,7 @@ pub(super) async fn choose_backend(options: &JsValue) -> Result<&'static str, Js
                 ))
             }
         }
-        "auto" => Ok(if webgpu_adapter().await {
-            "webgpu"
-        } else {
-            "cpu"
-        }),
+        "auto" => Ok(PageBackend::best().await),
         other => Err(JsError::new(&format!(
             "unknown backend `{other}` (expected \"auto\", \"webgpu\" or \"cpu\")"
         ))),

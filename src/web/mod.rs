@@ -25,7 +25,7 @@ use crate::detect::{DetectOptions, ForwardInput};
 use crate::io::LoadedModel;
 use crate::tensor_map::TensorMap;
 use cache::{ModelCache, cache_name};
-use engine::{Engine, choose_backend};
+use engine::{Engine, PageBackend, choose_backend};
 use options::{JsDetection, check_load_options, detect_options};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -161,7 +161,7 @@ struct State {
     /// `None` once disposed; calls in flight keep their own reference until they finish.
     engine: RefCell<Option<Rc<Engine>>>,
     /// Where it runs (or ran, once disposed).
-    backend: Cell<&'static str>,
+    backend: Cell<PageBackend>,
     /// On WebGPU, the model file, to rebuild the model after a device loss.
     bytes: Option<Vec<u8>>,
     name: String,
@@ -228,12 +228,9 @@ impl State {
     async fn rebuild_engine(self: Rc<Self>) -> Result<(), JsError> {
         let bytes = self.bytes.as_deref().unwrap_or_default();
         let loaded = LoadedModel::from_bytes(bytes, &self.name).map_err(js_error)?;
-        let backend = if engine::webgpu_adapter().await {
-            "webgpu"
-        } else {
-            "cpu"
-        };
-        let engine = Engine::build(&loaded, backend).await.map_err(js_error)?;
+        let engine = Engine::build(&loaded, PageBackend::best().await)
+            .await
+            .map_err(js_error)?;
         let mut slot = self.engine.borrow_mut();
         // Disposed meanwhile: stays disposed.
         if slot.is_some() {
@@ -334,7 +331,7 @@ impl WebDetector {
             id,
             backend: Cell::new(engine.backend()),
             // Only WebGPU can lose its device; the CPU never needs the file again.
-            bytes: (backend == "webgpu").then_some(bytes),
+            bytes: (backend == PageBackend::WebGpu).then_some(bytes),
             name: name.into(),
             on_device_lost: get(options, "onDeviceLost").dyn_into().ok(),
             rebuild: RefCell::new(None),
@@ -369,7 +366,7 @@ impl WebDetector {
     /// left, `"cpu"` from the next detection on).
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.state.backend.get().into()
+        self.state.backend.get().name().into()
     }
 
     /// Class names by label id.

@@ -6,7 +6,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::get;
-use crate::defaults;
+use crate::detect::options::DetectRequest;
 use crate::detect::{DetectOptions, Detection};
 
 /// Refuses option names not in `known` (a misspelt option would otherwise be silently ignored).
@@ -47,7 +47,8 @@ pub(super) fn check_load_options(options: &JsValue) -> Result<(), JsError> {
 }
 
 /// `detect`'s options over `defaults` (the model's), with the model's decoder layers and default
-/// input size; returns them and the (shorter side, longer side at most) to resize to.
+/// input size; returns them and the (shorter side, longer side at most) to resize to. The values
+/// are checked by [`DetectRequest::resolve`], as the CLI's.
 pub(super) fn detect_options(
     options: &JsValue,
     defaults: DetectOptions,
@@ -72,57 +73,18 @@ pub(super) fn detect_options(
         serde_wasm_bindgen::from_value(options.clone())
             .map_err(|e| JsError::new(&format!("bad detect options: {e}")))?
     };
-    let bad = |what: String| Err(JsError::new(&format!("bad detect options: {what}")));
-    let threshold = o.threshold.unwrap_or(defaults.threshold as f64);
-    if !(0.0..=1.0).contains(&threshold) {
-        return bad(format!("threshold {threshold} is not in [0, 1]"));
-    }
-    let top_k = o.top_k.unwrap_or(defaults::TOP_K as f64);
-    if !(top_k >= 1.0 && top_k.fract() == 0.0) {
-        return bad(format!("topK {top_k} is not a positive integer"));
-    }
-    let dec_layers = match o.decoder_layers {
-        None => None,
-        Some(k) if k >= 1.0 && k.fract() == 0.0 && k as usize <= decoder_layers => Some(k as usize),
-        Some(k) => {
-            return bad(format!(
-                "decoderLayers {k} is not an integer in 1..={}",
-                decoder_layers
-            ));
-        }
+    let request = DetectRequest {
+        threshold: o.threshold,
+        top_k: o.top_k,
+        decoder_layers: o.decoder_layers,
+        nms_iou: o.nms_iou,
+        input_size: o.input_size,
+        max_size: o.max_size,
     };
-    // null turns the model's NMS off; a number sets the IoU.
-    let nms_iou = match o.nms_iou {
-        None => defaults.nms_iou,
-        Some(None) => None,
-        Some(Some(t)) if t > 0.0 && t <= 1.0 => Some(t as f32),
-        Some(Some(t)) => return bad(format!("nmsIou {t} is not in (0, 1]")),
-    };
-    let size = o.input_size.unwrap_or(input_size as f64);
-    if !(32.0..=2048.0).contains(&size) || size.fract() != 0.0 {
-        return bad(format!("inputSize {size} is not an integer in 32..=2048"));
-    }
-    let max_size = match o.max_size {
-        None => None,
-        Some(m) if m >= size && m <= 4096.0 && m.fract() == 0.0 => Some(m as usize),
-        Some(m) => {
-            return bad(format!(
-                "maxSize {m} is not an integer in inputSize ({size})..=4096"
-            ));
-        }
-    };
-    Ok((
-        DetectOptions {
-            threshold: threshold as f32,
-            top_k: top_k as usize,
-            dec_layers,
-            nms_iou,
-        },
-        (
-            size as usize,
-            defaults::max_size_for(size as usize, max_size),
-        ),
-    ))
+    let r = request
+        .resolve(defaults, decoder_layers, input_size)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    Ok((r.options, r.sizes))
 }
 
 #[derive(Default, Deserialize)]

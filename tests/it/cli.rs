@@ -130,6 +130,61 @@ fn unreadable_image_is_named_and_fails() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// Out-of-range detect options are refused before any image is read, with the messages the
+/// browser's `detect` gives for the same values (web/test/api.test.mjs), and an unknown
+/// `--device` lists the backends.
+#[test]
+fn bad_detect_options_are_refused_as_in_the_browser() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--threshold", "2"],
+            "bad detect options: threshold 2 is not in [0, 1]",
+        ),
+        (
+            &["--nms", "0"],
+            "bad detect options: NMS IoU 0 is not in (0, 1]",
+        ),
+        (
+            &["--dec-layers", "7"],
+            "bad detect options: decoder layers 7 is not an integer in 1..=6",
+        ),
+        (
+            &["--size", "0"],
+            "bad detect options: input size 0 is not an integer in 32..=2048",
+        ),
+        (
+            &["--size", "5000"],
+            "bad detect options: input size 5000 is not an integer in 32..=2048",
+        ),
+        (
+            &["--size", "320", "--max-size", "100"],
+            "bad detect options: max size 100 is not an integer in input size (320)..=4096",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = vidt()
+            .args(["detect", "--device", "cpu", "--weights"])
+            .arg(fixture_path("vidt_nano_perturbed.pth"))
+            .args(args)
+            .arg(scratch("never-read.png"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let out = vidt()
+        .args(["detect", "--device", "tpu", "x.png"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("invalid value 'tpu' for '--device") && err.contains("cpu, wgpu, cuda"),
+        "{err}"
+    );
+}
+
 #[test]
 fn info_reports_config_and_counts() {
     let stdout = run_ok(

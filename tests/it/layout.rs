@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules from the bottom up: a module may use those before it, never after.
 const FLOORS: &[&[&str]] = &[
     &["error"],
-    &["config", "defaults", "tensor_map", "rng", "boxes"],
+    &["config", "defaults", "tensor_map", "rng", "boxes", "rle"],
     &["backend"],
     &["ops"],
     &["kernels", "cpu"],

@@ -8,7 +8,8 @@ use std::process::Command;
 
 use crate::common::*;
 use vidt::detect::postprocess::postprocess;
-use vidt::detect::uqr::{MaskDecoder, N_KEEP, Rle, paste_mask, rle_encode};
+use vidt::detect::uqr::{MaskCodec, N_KEEP, paste_mask};
+use vidt::rle::{Rle, rle_encode};
 
 const FIXTURE: &str = "fixture_plus_nano_perturbed.safetensors";
 
@@ -26,7 +27,7 @@ fn mask_pairs() -> Vec<Pair> {
     let sizes = get(&f, "post_target_sizes");
     let (b, q, c) = (logits.shape[0], logits.shape[1], logits.shape[2]);
     assert_eq!(vectors.shape, [b, q, N_KEEP]);
-    let decoder = MaskDecoder::default();
+    let decoder = MaskCodec::default();
     let mut pairs = Vec::new();
     for bi in 0..b {
         let size = (sizes.data[bi * 2] as usize, sizes.data[bi * 2 + 1] as usize);

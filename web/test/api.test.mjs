@@ -196,12 +196,13 @@ test("bad input rejects with an Error that says what is wrong", async () => {
   }
   const det = "const d = await vidt.Detector.fromUrl('/files/model.vidt', { backend: 'cpu' });";
   const img = "const i = new ImageData(64, 48);";
+  // The same messages as the CLI's (tests/it/cli.rs, bad_detect_options_are_refused_as_in_the_browser).
   const detCases = [
-    [`${img} return d.detect(i, { threshold: 2 })`, /threshold 2 is not in \[0, 1\]/],
-    [`${img} return d.detect(i, { decoderLayers: 7 })`, /decoderLayers 7 is not an integer in 1..=6/],
-    [`${img} return d.detect(i, { topK: 0 })`, /topK 0/],
-    [`${img} return d.detect(i, { inputSize: 5000 })`, /inputSize 5000/],
-    [`${img} return d.detect(i, { inputSize: 320, maxSize: 100 })`, /maxSize 100 is not an integer in inputSize \(320\)..=4096/],
+    [`${img} return d.detect(i, { threshold: 2 })`, /bad detect options: threshold 2 is not in \[0, 1\]/],
+    [`${img} return d.detect(i, { decoderLayers: 7 })`, /bad detect options: decoder layers 7 is not an integer in 1..=6/],
+    [`${img} return d.detect(i, { topK: 0 })`, /bad detect options: top-k 0 is not a positive integer/],
+    [`${img} return d.detect(i, { inputSize: 5000 })`, /bad detect options: input size 5000 is not an integer in 32..=2048/],
+    [`${img} return d.detect(i, { inputSize: 320, maxSize: 100 })`, /bad detect options: max size 100 is not an integer in input size \(320\)..=4096/],
     [`${img} return d.detect(i, { treshold: 0.5 })`, /unknown detect option `treshold`/],
     ["return d.detect(new Image())", /no pixels yet/],
     ["return d.detect(42)", /detect needs an image/],
