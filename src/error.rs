@@ -35,6 +35,10 @@ pub enum VidtError {
 
     #[error("unsupported: {0}")]
     Unsupported(String),
+
+    /// A run stopped by its interrupt hook: nothing was written after the last checkpoint.
+    #[error("training interrupted after {steps} steps (the last checkpoint stands)")]
+    Interrupted { steps: usize },
 }
 
 pub type Result<T> = std::result::Result<T, VidtError>;

@@ -291,7 +291,7 @@ fn resolve_models(cmd: &mut Cmd) -> Result<()> {
             {
                 *p = PathBuf::from(vidt::official::imagenet_url(&run.preset)?);
             }
-            for p in [&mut run.init, &mut run.teacher, &mut run.pretrained]
+            for p in [&mut run.init, &mut run.options.teacher, &mut run.pretrained]
                 .into_iter()
                 .flatten()
             {

@@ -224,91 +224,177 @@ pub fn evaluate(gt: &CocoFile, detections: &[CocoDetection]) -> CocoStats {
 }
 
 /// As [`evaluate`], on boxes or on masks; with `Segm`, an annotation or detection without a
-/// segmentation (or one that does not decode on its image) is an error naming it.
+/// segmentation (or one that does not decode on its image) is an error naming it. The three
+/// steps of pycocotools' `COCOeval`: evaluate (per image, category and area range),
+/// accumulate (precision and recall curves), summarize (the 12 statistics).
 pub fn evaluate_as(gt: &CocoFile, detections: &[CocoDetection], iou: IouType) -> Result<CocoStats> {
-    let sizes: HashMap<u64, (usize, usize)> = gt
-        .images
-        .iter()
-        .map(|i| (i.id, (i.height as usize, i.width as usize)))
-        .collect();
-    let region = |what: String, image: u64, b: [f64; 4], s: Option<&Segmentation>| {
-        if iou == IouType::Bbox {
-            return Ok(Region::Box(b));
-        }
-        let bad = |reason: String| crate::error::VidtError::Input {
-            name: what.clone(),
-            reason,
+    let inputs = Inputs::new(gt, detections, iou)?;
+    Ok(summarize(&accumulate(&inputs)))
+}
+
+/// Ground truths and detections by (image, category), with the images and categories in
+/// COCOeval's order.
+struct Inputs {
+    /// Sorted ids, as COCOeval's params: the order decides ties between equal scores.
+    images: Vec<u64>,
+    cats: Vec<usize>,
+    gts: HashMap<(u64, usize), Vec<Gt>>,
+    dts: HashMap<(u64, usize), Vec<Dt>>,
+}
+
+impl Inputs {
+    fn new(gt: &CocoFile, detections: &[CocoDetection], iou: IouType) -> Result<Self> {
+        let sizes: HashMap<u64, (usize, usize)> = gt
+            .images
+            .iter()
+            .map(|i| (i.id, (i.height as usize, i.width as usize)))
+            .collect();
+        let region = |what: String, image: u64, b: [f64; 4], s: Option<&Segmentation>| {
+            if iou == IouType::Bbox {
+                return Ok(Region::Box(b));
+            }
+            let bad = |reason: String| crate::error::VidtError::Input {
+                name: what.clone(),
+                reason,
+            };
+            let &(h, w) = sizes
+                .get(&image)
+                .ok_or_else(|| bad(format!("image id {image} is not in the ground truth")))?;
+            let s =
+                s.ok_or_else(|| bad("has no segmentation (--iou-type segm needs one)".into()))?;
+            mask_region(s, h, w).map_err(bad)
         };
-        let &(h, w) = sizes
-            .get(&image)
-            .ok_or_else(|| bad(format!("image id {image} is not in the ground truth")))?;
-        let s = s.ok_or_else(|| bad("has no segmentation (--iou-type segm needs one)".into()))?;
-        mask_region(s, h, w).map_err(bad)
-    };
-    let thresholds = linspace(0.5, 0.95, 10);
+        let mut gts: HashMap<(u64, usize), Vec<Gt>> = HashMap::new();
+        for (i, a) in gt.annotations.iter().enumerate() {
+            let b = a.bbox.map(f64::from);
+            let what = format!("annotations[{i}] (id {})", a.id);
+            gts.entry((a.image_id, a.category_id))
+                .or_default()
+                .push(Gt {
+                    region: region(what, a.image_id, b, a.segmentation.as_ref())?,
+                    area: a.area as f64,
+                    crowd: a.iscrowd != 0,
+                });
+        }
+        let mut dts: HashMap<(u64, usize), Vec<Dt>> = HashMap::new();
+        for (i, d) in detections.iter().enumerate() {
+            let b = d.bbox.map(f64::from);
+            let region = region(
+                format!("detection {i}"),
+                d.image_id,
+                b,
+                d.segmentation.as_ref(),
+            )?;
+            // pycocotools' loadRes: a result with a bbox takes its area from the box, masks or not.
+            let area = b[2] * b[3];
+            dts.entry((d.image_id, d.category_id))
+                .or_default()
+                .push(Dt {
+                    region,
+                    area,
+                    score: d.score as f64,
+                });
+        }
+        let images: BTreeSet<u64> = gt.images.iter().map(|i| i.id).collect();
+        let cats: BTreeSet<usize> = gt.categories.iter().map(|c| c.id).collect();
+        Ok(Self {
+            images: images.into_iter().collect(),
+            cats: cats.into_iter().collect(),
+            gts,
+            dts,
+        })
+    }
+
+    /// The per-image evaluations of category `cat` in area range `area`.
+    fn evaluate(&self, cat: usize, area: (f64, f64), thresholds: &[f64]) -> Vec<ImageEval> {
+        let (no_g, no_d) = (Vec::new(), Vec::new());
+        self.images
+            .iter()
+            .filter_map(|&img| {
+                let g: Vec<&Gt> = self.gts.get(&(img, cat)).unwrap_or(&no_g).iter().collect();
+                let d: Vec<&Dt> = self.dts.get(&(img, cat)).unwrap_or(&no_d).iter().collect();
+                evaluate_image(&g, &d, area, thresholds)
+            })
+            .collect()
+    }
+}
+
+/// A dense `D`-dimensional array of f64, row-major, every entry -1 (pycocotools' "no ground
+/// truth") until set.
+struct Grid<const D: usize> {
+    dims: [usize; D],
+    data: Vec<f64>,
+}
+
+impl<const D: usize> Grid<D> {
+    fn new(dims: [usize; D]) -> Self {
+        Self {
+            dims,
+            data: vec![-1.0; dims.iter().product()],
+        }
+    }
+
+    fn offset(&self, at: [usize; D]) -> usize {
+        at.iter().zip(&self.dims).fold(0, |o, (&i, &n)| {
+            debug_assert!(i < n);
+            o * n + i
+        })
+    }
+
+    fn set(&mut self, at: [usize; D], v: f64) {
+        let o = self.offset(at);
+        self.data[o] = v;
+    }
+
+    /// Every entry whose index `keep` accepts.
+    fn select(&self, keep: impl Fn([usize; D]) -> bool) -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut at = [0usize; D];
+        for &v in &self.data {
+            if keep(at) {
+                out.push(v);
+            }
+            // Next index, last dimension fastest (the data's order).
+            for d in (0..D).rev() {
+                at[d] += 1;
+                if at[d] < self.dims[d] {
+                    break;
+                }
+                at[d] = 0;
+            }
+        }
+        out
+    }
+}
+
+/// COCOeval's `eval`: precision `[T, R, K, A, M]` (IoU threshold, recall threshold, category,
+/// area range, max detections) and recall `[T, K, A, M]`.
+struct Accumulated {
+    precision: Grid<5>,
+    recall: Grid<4>,
+}
+
+/// IoU thresholds 0.5:0.05:0.95, as COCOeval's params.
+fn iou_thresholds() -> Vec<f64> {
+    linspace(0.5, 0.95, 10)
+}
+
+/// COCOeval's `evaluate` then `accumulate`.
+fn accumulate(inputs: &Inputs) -> Accumulated {
+    let thresholds = iou_thresholds();
     let rec_thrs = linspace(0.0, 1.0, 101);
-    let cats: BTreeSet<usize> = gt.categories.iter().map(|c| c.id).collect();
-    // Sorted ids, as COCOeval's params: the order decides ties between equal scores.
-    let images: Vec<u64> = gt
-        .images
-        .iter()
-        .map(|i| i.id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut gts: HashMap<(u64, usize), Vec<Gt>> = HashMap::new();
-    for (i, a) in gt.annotations.iter().enumerate() {
-        let b = a.bbox.map(f64::from);
-        let what = format!("annotations[{i}] (id {})", a.id);
-        gts.entry((a.image_id, a.category_id))
-            .or_default()
-            .push(Gt {
-                region: region(what, a.image_id, b, a.segmentation.as_ref())?,
-                area: a.area as f64,
-                crowd: a.iscrowd != 0,
-            });
-    }
-    let mut dts: HashMap<(u64, usize), Vec<Dt>> = HashMap::new();
-    for (i, d) in detections.iter().enumerate() {
-        let b = d.bbox.map(f64::from);
-        let region = region(
-            format!("detection {i}"),
-            d.image_id,
-            b,
-            d.segmentation.as_ref(),
-        )?;
-        // pycocotools' loadRes: a result with a bbox takes its area from the box, masks or not.
-        let area = b[2] * b[3];
-        dts.entry((d.image_id, d.category_id))
-            .or_default()
-            .push(Dt {
-                region,
-                area,
-                score: d.score as f64,
-            });
-    }
     let (nt, nr, nk, na, nm) = (
         thresholds.len(),
         rec_thrs.len(),
-        cats.len(),
+        inputs.cats.len(),
         AREAS.len(),
         MAX_DETS.len(),
     );
-    // precision[t][r][k][a][m], recall[t][k][a][m]; -1 = no ground truth.
-    let mut precision = vec![-1.0; nt * nr * nk * na * nm];
-    let mut recall = vec![-1.0; nt * nk * na * nm];
-    let empty_g: Vec<Gt> = vec![];
-    let empty_d: Vec<Dt> = vec![];
-    for (k, &cat) in cats.iter().enumerate() {
+    let mut precision = Grid::new([nt, nr, nk, na, nm]);
+    let mut recall = Grid::new([nt, nk, na, nm]);
+    for (k, &cat) in inputs.cats.iter().enumerate() {
         for (a, &area) in AREAS.iter().enumerate() {
-            let evals: Vec<ImageEval> = images
-                .iter()
-                .filter_map(|&img| {
-                    let g: Vec<&Gt> = gts.get(&(img, cat)).unwrap_or(&empty_g).iter().collect();
-                    let d: Vec<&Dt> = dts.get(&(img, cat)).unwrap_or(&empty_d).iter().collect();
-                    evaluate_image(&g, &d, area, &thresholds)
-                })
-                .collect();
+            let evals = inputs.evaluate(cat, area, &thresholds);
             let npig: usize = evals.iter().map(|e| e.num_gt).sum();
             if npig == 0 {
                 continue;
@@ -339,8 +425,8 @@ pub fn evaluate_as(gt: &CocoFile, detections: &[CocoDetection], iou: IouType) ->
                         rc.push(tp / npig as f64);
                         pr.push(tp / (fp + tp + f64::EPSILON));
                     }
-                    let ri = ((t * nk + k) * na + a) * nm + m;
-                    recall[ri] = rc.last().copied().unwrap_or(0.0);
+                    recall.set([t, k, a, m], rc.last().copied().unwrap_or(0.0));
+                    // The precision envelope: non-increasing from the right.
                     for i in (1..pr.len()).rev() {
                         if pr[i] > pr[i - 1] {
                             pr[i - 1] = pr[i];
@@ -350,36 +436,28 @@ pub fn evaluate_as(gt: &CocoFile, detections: &[CocoDetection], iou: IouType) ->
                         // searchsorted(rc, thr, side='left')
                         let idx = rc.partition_point(|&x| x < thr);
                         let q = if idx < pr.len() { pr[idx] } else { 0.0 };
-                        precision[(((t * nr + r) * nk + k) * na + a) * nm + m] = q;
+                        precision.set([t, r, k, a, m], q);
                     }
                 }
             }
         }
     }
-    let ap = |t: Option<usize>, a: usize, m: usize| -> f64 {
-        let mut v = Vec::new();
-        for ti in 0..nt {
-            if t.is_some_and(|x| x != ti) {
-                continue;
-            }
-            for r in 0..nr {
-                for k in 0..nk {
-                    v.push(precision[(((ti * nr + r) * nk + k) * na + a) * nm + m]);
-                }
-            }
-        }
-        mean_valid(&v)
+    Accumulated { precision, recall }
+}
+
+/// COCOeval's `summarize`: means over the valid entries (area index 0 = all, 1..=3 = small,
+/// medium, large; max-detections index 0..=2 = 1, 10, 100).
+fn summarize(acc: &Accumulated) -> CocoStats {
+    // IoU threshold index 0 is 0.5, 5 is 0.75.
+    let ap = |t: Option<usize>, a: usize, m: usize| {
+        mean_valid(
+            &acc.precision
+                .select(|[ti, _, _, ai, mi]| t.is_none_or(|t| t == ti) && ai == a && mi == m),
+        )
     };
-    let ar = |a: usize, m: usize| -> f64 {
-        let mut v = Vec::new();
-        for t in 0..nt {
-            for k in 0..nk {
-                v.push(recall[((t * nk + k) * na + a) * nm + m]);
-            }
-        }
-        mean_valid(&v)
-    };
-    Ok(CocoStats {
+    let ar =
+        |a: usize, m: usize| mean_valid(&acc.recall.select(|[_, _, ai, mi]| ai == a && mi == m));
+    CocoStats {
         AP: ap(None, 0, 2),
         AP50: ap(Some(0), 0, 2),
         AP75: ap(Some(5), 0, 2),
@@ -392,7 +470,7 @@ pub fn evaluate_as(gt: &CocoFile, detections: &[CocoDetection], iou: IouType) ->
         ARs: ar(1, 2),
         ARm: ar(2, 2),
         ARl: ar(3, 2),
-    })
+    }
 }
 
 /// numpy's `linspace` (same floating-point values: `i * step + start`, the last one exact).

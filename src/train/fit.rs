@@ -106,7 +106,8 @@ fn epoch_batches(
 /// Trains `model` (on `devices[0]`) and writes checkpoints to `out`. Several devices train data
 /// parallel: each batch is split over them. `state` continues a run (from [`read_checkpoint`],
 /// with the optimizer state from [`read_optimizer_state`]) or starts one. Returns the final
-/// state.
+/// state. `interrupt` is asked after every step with the steps run in this call: `true` stops
+/// the run there as a kill would, writing nothing more ([`VidtError::Interrupted`]).
 pub fn fit<B>(
     mut model: Vidt<B>,
     mut state: TrainState,
@@ -115,6 +116,7 @@ pub fn fit<B>(
     val: Option<&Dataset>,
     out: &Path,
     devices: &[B::Device],
+    interrupt: &dyn Fn(usize) -> bool,
 ) -> Result<TrainState>
 where
     B: AutodiffBackend + VidtBackend,
@@ -216,9 +218,8 @@ where
                 &format!("loss {loss:.4}{distil} lr {lr:.2e} {rate:.2} img/s"),
             );
             append_log(out, &line)?;
-            if o.abort_after_steps == Some(steps_here) {
-                eprintln!("aborting after {steps_here} steps (--abort-after-steps)");
-                std::process::exit(3);
+            if interrupt(steps_here) {
+                return Err(VidtError::Interrupted { steps: steps_here });
             }
         }
         bar.finish();

@@ -15,6 +15,7 @@ pub mod fit;
 pub mod mask_targets;
 pub mod matcher;
 pub mod optim;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod options;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod run;

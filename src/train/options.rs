@@ -8,47 +8,67 @@ use serde::{Deserialize, Serialize};
 use super::augment::CropBranch;
 use crate::defaults;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
 pub struct TrainOptions {
+    #[arg(long, default_value_t = TrainOptions::default().epochs)]
     pub epochs: usize,
+    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
     pub batch_size: usize,
+    /// Peak learning rate (official --lr).
+    #[arg(long, default_value_t = TrainOptions::default().lr)]
     pub lr: f64,
-    /// The learning-rate schedule (runs recorded before it existed read as `cosine-steps`,
-    /// the one they ran).
+    /// Learning-rate schedule: the official `warmupcos` (per epoch) or `step`, or ours per
+    /// optimizer step (`cosine-steps`). Runs recorded before it existed read as
+    /// `cosine-steps`, the one they ran.
+    #[arg(long, value_enum, default_value_t = TrainOptions::default().sched)]
     #[serde(default = "Sched::recorded_before")]
     pub sched: Sched,
-    /// The cosine's floor (official `--min-lr`, 1e-7).
+    /// The cosine's floor (official --min-lr).
+    #[arg(long, default_value_t = TrainOptions::default().min_lr)]
     pub min_lr: f64,
-    /// `warmupcos`: the first epoch's rate, raised linearly to `lr` over `warmup_epochs`
-    /// (official `--warmup-lr` 1e-6, `--warmup-epochs` 0).
+    /// warmupcos: the first epochs' rate, raised linearly to --lr over --warmup-epochs
+    /// (official --warmup-lr).
+    #[arg(long, default_value_t = TrainOptions::default().warmup_lr)]
     #[serde(default = "default_warmup_lr")]
     pub warmup_lr: f64,
+    /// (official --warmup-epochs)
+    #[arg(long, default_value_t = TrainOptions::default().warmup_epochs)]
     #[serde(default)]
     pub warmup_epochs: usize,
-    /// `step`: the rate drops tenfold every this many epochs (official `--lr_drop`, 40).
+    /// step: the rate drops tenfold every this many epochs (official --lr_drop).
+    #[arg(long, default_value_t = TrainOptions::default().lr_drop)]
     #[serde(default = "default_lr_drop")]
     pub lr_drop: usize,
+    /// AdamW's decoupled weight decay (official --weight_decay).
+    #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
     pub weight_decay: f32,
+    /// Global gradient-norm clip (official --clip_max_norm).
+    #[arg(long = "clip-max-norm", default_value_t = TrainOptions::default().clip_norm)]
     pub clip_norm: f32,
-    /// `cosine-steps`: warm-up steps (linear from 0).
+    /// cosine-steps: warm-up optimizer steps (linear from 0).
+    #[arg(long, default_value_t = TrainOptions::default().warmup_steps)]
     pub warmup_steps: usize,
-    /// Shorter-side sizes to pick from (official: 480..=800 step 32).
+    /// Shorter-side sizes, comma separated (official: 480..800 step 32).
+    #[arg(long, value_delimiter = ',', default_values_t = TrainOptions::default().scales)]
     pub scales: Vec<usize>,
+    #[arg(long, default_value_t = TrainOptions::default().max_size)]
     pub max_size: usize,
     /// The resize-crop-resize branch, taken for half of the images (official); `None` resizes
-    /// only (runs recorded before the branch existed read as `None`).
+    /// only (runs recorded before the branch existed read as `None`). Set by `--no-crop`.
+    #[arg(skip = Some(CropBranch::default()))]
     #[serde(default)]
     pub crop: Option<CropBranch>,
+    #[arg(long, default_value_t = TrainOptions::default().seed)]
     pub seed: u64,
-    /// Frozen teacher checkpoint for token-matching distillation (any ViDT size).
+    /// Token-matching distillation from this frozen teacher (`.pth`, `.safetensors` or
+    /// `.vidt`, any ViDT size).
+    #[arg(long)]
     #[serde(default)]
     pub teacher: Option<PathBuf>,
-    /// Weight of `loss_distil` (official `--distil_loss_coef` 4.0).
+    /// Weight of the distillation loss (official --distil_loss_coef, 4.0).
+    #[arg(long, default_value_t = TrainOptions::default().distil_coef)]
     #[serde(default = "default_distil_coef")]
     pub distil_coef: f64,
-    /// Stop abruptly after this many steps in this process (tests kill-and-resume).
-    #[serde(skip)]
-    pub abort_after_steps: Option<usize>,
 }
 
 impl Default for TrainOptions {
@@ -71,7 +91,6 @@ impl Default for TrainOptions {
             seed: 42,
             teacher: None,
             distil_coef: default_distil_coef(),
-            abort_after_steps: None,
         }
     }
 }
@@ -89,8 +108,7 @@ fn default_lr_drop() -> usize {
 }
 
 /// How the learning rate moves (official `--sched`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Sched {
     /// Official default (YOLOS's copy of timm's CosineLRScheduler, per epoch): from

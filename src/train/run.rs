@@ -11,15 +11,15 @@ use super::checkpoint::{
     EpochLog, TrainState, has_checkpoint, read_checkpoint, read_optimizer_state,
 };
 use super::fit::fit;
-use super::options::{Sched, TrainOptions};
+use super::options::TrainOptions;
 use crate::coco::Dataset;
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::ops::VidtBackend;
 use crate::tensor_map::TensorMap;
 
-/// A training run as `vidt train` takes it (its options are this struct's fields; the
-/// defaults are [`TrainOptions::default`]'s).
+/// A training run as `vidt train` takes it: what to start from and where, and the run's
+/// [`TrainOptions`] (flattened: their flags and defaults are declared there).
 #[derive(Clone, Debug, clap::Args)]
 pub struct TrainRun {
     /// Training data: a COCO-format directory (annotations.json + images/).
@@ -61,51 +61,16 @@ pub struct TrainRun {
     pub resume: bool,
     #[arg(long, default_value = "runs/vidt")]
     pub out: PathBuf,
-    #[arg(long, default_value_t = TrainOptions::default().epochs)]
-    pub epochs: usize,
-    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
-    pub batch_size: usize,
-    #[arg(long, default_value_t = TrainOptions::default().lr)]
-    pub lr: f64,
-    /// Learning-rate schedule: the official `warmupcos` (per epoch) or `step`, or ours per
-    /// optimizer step (`cosine-steps`).
-    #[arg(long, value_enum, default_value_t = TrainOptions::default().sched)]
-    pub sched: Sched,
-    /// The cosine's floor (official --min-lr).
-    #[arg(long, default_value_t = TrainOptions::default().min_lr)]
-    pub min_lr: f64,
-    /// warmupcos: the first epochs' rate, raised linearly to --lr over --warmup-epochs.
-    #[arg(long, default_value_t = TrainOptions::default().warmup_lr)]
-    pub warmup_lr: f64,
-    #[arg(long, default_value_t = TrainOptions::default().warmup_epochs)]
-    pub warmup_epochs: usize,
-    /// step: the rate drops tenfold every this many epochs (official --lr_drop).
-    #[arg(long, default_value_t = TrainOptions::default().lr_drop)]
-    pub lr_drop: usize,
-    /// cosine-steps: warm-up optimizer steps (linear from 0).
-    #[arg(long, default_value_t = TrainOptions::default().warmup_steps)]
-    pub warmup_steps: usize,
-    /// Shorter-side sizes, comma separated (official: 480..800 step 32).
-    #[arg(long, value_delimiter = ',', default_values_t = TrainOptions::default().scales)]
-    pub scales: Vec<usize>,
-    #[arg(long, default_value_t = TrainOptions::default().max_size)]
-    pub max_size: usize,
+    #[command(flatten)]
+    pub options: TrainOptions,
     /// Resize only: no resize-crop-resize branch (official: half of the images take it).
     #[arg(long)]
     pub no_crop: bool,
-    #[arg(long, default_value_t = TrainOptions::default().seed)]
-    pub seed: u64,
     /// Decoder dropout (official `--dropout`, 0.1; 0 makes a step deterministic).
     #[arg(long)]
     pub dropout: Option<f64>,
-    /// Token-matching distillation from this frozen teacher (`.pth`, `.safetensors` or
-    /// `.vidt`, any ViDT size).
-    #[arg(long)]
-    pub teacher: Option<PathBuf>,
-    /// Weight of the distillation loss (official 4.0).
-    #[arg(long, default_value_t = TrainOptions::default().distil_coef)]
-    pub distil_coef: f64,
-    /// Exit abruptly after this many steps (for kill-and-resume tests).
+    /// Stop after this many steps as a kill would, writing nothing more (for kill-and-resume
+    /// tests).
     #[arg(long, hide = true)]
     pub abort_after_steps: Option<usize>,
 }
@@ -114,23 +79,8 @@ impl TrainRun {
     /// The run's options (what `state.json` records).
     pub fn options(&self) -> TrainOptions {
         TrainOptions {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr: self.lr,
-            sched: self.sched,
-            min_lr: self.min_lr,
-            warmup_lr: self.warmup_lr,
-            warmup_epochs: self.warmup_epochs,
-            lr_drop: self.lr_drop,
-            warmup_steps: self.warmup_steps,
-            scales: self.scales.clone(),
-            max_size: self.max_size,
             crop: (!self.no_crop).then(Default::default),
-            seed: self.seed,
-            teacher: self.teacher.clone(),
-            distil_coef: self.distil_coef,
-            abort_after_steps: self.abort_after_steps,
-            ..Default::default()
+            ..self.options.clone()
         }
     }
 }
@@ -161,13 +111,10 @@ pub fn read_dataset_dir(dir: &Path) -> Result<Dataset> {
 pub fn starting_point(run: &TrainRun) -> Result<(TrainState, TensorMap)> {
     let options = run.options();
     if run.resume {
-        let (mut state, weights) = read_checkpoint(&run.out).map_err(|e| VidtError::Input {
+        return read_checkpoint(&run.out).map_err(|e| VidtError::Input {
             name: "--resume".into(),
             reason: format!("no checkpoint in {}: {e}", run.out.display()),
-        })?;
-        // A resumed run keeps its options, except the kill switch of this process.
-        state.options.abort_after_steps = options.abort_after_steps;
-        return Ok((state, weights));
+        });
     }
     if has_checkpoint(&run.out) {
         return Err(VidtError::Input {
@@ -245,6 +192,7 @@ where
         val.as_ref(),
         &run.out,
         devices,
+        &|steps| run.abort_after_steps == Some(steps),
     )?;
     Ok(TrainReport {
         out: run.out.display().to_string(),

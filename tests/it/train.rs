@@ -247,12 +247,9 @@ fn killed_run_resumes_and_finishes_all_steps() {
     let train = |extra: &[&str]| train_in(&out, extra);
     // Killed at step 3 of 6: mid-epoch 2, after epoch 1's checkpoint.
     let killed = train(&["--abort-after-steps", "3"]);
-    assert_eq!(
-        killed.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&killed.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&killed.stderr);
+    assert!(!killed.status.success(), "{stderr}");
+    assert!(stderr.contains("interrupted after 3 steps"), "{stderr}");
     let (state, _) = vidt::train::checkpoint::read_checkpoint(&out).unwrap();
     assert_eq!((state.epoch, state.step), (1, 2));
     // Starting over in the same directory is refused; --resume continues.
