@@ -81,6 +81,47 @@ impl PixelMask {
     }
 }
 
+/// The padding mask at each decoder level and what the decoder takes from it, all on the host.
+pub struct LevelMasks {
+    /// Per level, the mask resized (nearest) to the level's `(H, W)`.
+    pub masks: Vec<PixelMask>,
+    /// `(B, S)` over the levels concatenated (S = sum of H*W): 1 for a real token, 0 for
+    /// padding (the deformable attention's value mask).
+    pub keep: Vec<f32>,
+    /// `(B, L, 4)`: each level's valid (w, h) ratios, twice (the reference boxes' scale).
+    pub valid: Vec<f32>,
+}
+
+impl LevelMasks {
+    pub fn new(mask: &PixelMask, shapes: &[(usize, usize)]) -> Self {
+        let b = mask.batch;
+        let masks: Vec<PixelMask> = shapes
+            .iter()
+            .map(|&(h, w)| mask.resize_nearest(h, w))
+            .collect();
+        let s: usize = shapes.iter().map(|(h, w)| h * w).sum();
+        // Each level's weights are image-major; the decoder wants image-major over all levels.
+        let mut keep = vec![0f32; b * s];
+        let mut off = 0;
+        for (m, &(h, w)) in masks.iter().zip(shapes) {
+            let (n, level) = (h * w, m.keep_weights());
+            for bi in 0..b {
+                keep[bi * s + off..bi * s + off + n].copy_from_slice(&level[bi * n..(bi + 1) * n]);
+            }
+            off += n;
+        }
+        let ratios: Vec<Vec<[f32; 2]>> = masks.iter().map(PixelMask::valid_ratios).collect();
+        let mut valid = Vec::with_capacity(b * shapes.len() * 4);
+        for bi in 0..b {
+            for r in &ratios {
+                let [rw, rh] = r[bi];
+                valid.extend([rw, rh, rw, rh]);
+            }
+        }
+        Self { masks, keep, valid }
+    }
+}
+
 fn nearest_indices(input: usize, output: usize) -> Vec<usize> {
     if input == output {
         return (0..output).collect();

@@ -11,7 +11,7 @@ use burn::tensor::{Tensor, TensorData};
 use super::deformable::MsDeformAttn;
 use super::epff::Epff;
 use super::layers::{Apply, GroupNorm, Mlp3, layer_norm, linear};
-use super::mask::PixelMask;
+use super::mask::{LevelMasks, PixelMask};
 use super::plus::{N_KEEP, TokenHead, VECTOR_HIDDEN};
 use super::swin::BackboneOutput;
 use crate::config::VidtConfig;
@@ -253,11 +253,7 @@ impl<B: VidtBackend> Neck<B> {
         let k = k.unwrap_or(self.layers.len()).min(self.layers.len());
         let device = bb.det_tgt.device();
         let b = bb.det_tgt.dims()[0];
-        let mut srcs = Vec::new();
-        let mut masks = Vec::new();
-        let mut shapes = Vec::new();
-        let mut keep = Vec::new();
-        let levels = match &self.fusion {
+        let levels: Vec<(Tensor<B, 3>, usize, usize)> = match &self.fusion {
             Some(epff) => epff.forward(bb.features),
             None => bb
                 .features
@@ -266,39 +262,13 @@ impl<B: VidtBackend> Neck<B> {
                 .map(|((feat, h, w), proj)| (proj.forward(feat), h, w))
                 .collect(),
         };
-        for (src, h, w) in levels {
-            srcs.push(src);
-            let m = mask.resize_nearest(h, w);
-            keep.extend(m.keep_weights());
-            masks.push(m);
-            shapes.push((h, w));
-        }
-        let s: usize = shapes.iter().map(|(h, w)| h * w).sum();
-        // keep is image-major per level; reorder to (B, S).
-        let keep = {
-            let mut v = vec![0f32; b * s];
-            let mut off = 0;
-            for &(h, w) in &shapes {
-                let n = h * w;
-                for bi in 0..b {
-                    v[bi * s + off..bi * s + off + n]
-                        .copy_from_slice(&keep[off * b + bi * n..off * b + (bi + 1) * n]);
-                }
-                off += n;
-            }
-            upload::<B, 3>(TensorData::new(v, [b, s, 1]), &device)
-        };
+        let shapes: Vec<(usize, usize)> = levels.iter().map(|&(_, h, w)| (h, w)).collect();
+        let srcs: Vec<Tensor<B, 3>> = levels.into_iter().map(|(src, _, _)| src).collect();
+        let (s, l): (usize, usize) = (shapes.iter().map(|(h, w)| h * w).sum(), shapes.len());
+        let LevelMasks { masks, keep, valid } = LevelMasks::new(mask, &shapes);
+        let keep = upload::<B, 3>(TensorData::new(keep, [b, s, 1]), &device);
+        let valid = upload::<B, 4>(TensorData::new(valid, [b, 1, l, 4]), &device);
         let memory = Tensor::cat(srcs.clone(), 1);
-        let l = shapes.len();
-        let mut vr = Vec::with_capacity(b * l * 4);
-        let ratios: Vec<Vec<[f32; 2]>> = masks.iter().map(|m| m.valid_ratios()).collect();
-        for bi in 0..b {
-            for r in &ratios {
-                let [rw, rh] = r[bi];
-                vr.extend([rw, rh, rw, rh]);
-            }
-        }
-        let valid = upload::<B, 4>(TensorData::new(vr, [b, 1, l, 4]), &device);
 
         let det_tgt = self.tgt_proj.forward(bb.det_tgt);
         let det_pos = self.query_pos_proj.forward(bb.det_pos);
