@@ -374,14 +374,10 @@ struct Accumulated {
     recall: Grid<4>,
 }
 
-/// IoU thresholds 0.5:0.05:0.95, as COCOeval's params.
-fn iou_thresholds() -> Vec<f64> {
-    linspace(0.5, 0.95, 10)
-}
-
 /// COCOeval's `evaluate` then `accumulate`.
 fn accumulate(inputs: &Inputs) -> Accumulated {
-    let thresholds = iou_thresholds();
+    // IoU thresholds 0.5:0.05:0.95, as COCOeval's params.
+    let thresholds = linspace(0.5, 0.95, 10);
     let rec_thrs = linspace(0.0, 1.0, 101);
     let (nt, nr, nk, na, nm) = (
         thresholds.len(),

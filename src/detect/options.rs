@@ -2,6 +2,8 @@
 //! `vidt eval --data`), the browser's `detect` options and a model file's recommendations, so
 //! each refuses the same values with the same message.
 
+use serde::Deserialize;
+
 use crate::defaults::{self, check_nms_iou, check_threshold};
 use crate::error::{Result, VidtError};
 
@@ -35,8 +37,10 @@ impl Default for DetectOptions {
 }
 
 /// What a caller set for one detection; `None`: the model's default. Numbers are `f64` because
-/// JS numbers cross as such and a fraction must be refused, not truncated.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// JS numbers cross as such and a fraction must be refused, not truncated. The browser's
+/// `detect` options deserialize straight into it (camelCase: `topK`, `nmsIou`, ...).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DetectRequest {
     /// Keep detections scoring at least this, in [0, 1].
     pub threshold: Option<f64>,
@@ -44,8 +48,9 @@ pub struct DetectRequest {
     pub top_k: Option<f64>,
     /// Run only the first K decoder layers, an integer in 1..=(the model's).
     pub decoder_layers: Option<f64>,
-    /// Class-wise NMS at this IoU in (0, 1]; `Some(None)`: none, even where the model
-    /// recommends it.
+    /// Class-wise NMS at this IoU in (0, 1]; `Some(None)` (JS `null`): none, even where the
+    /// model recommends it.
+    #[serde(default, deserialize_with = "present")]
     pub nms_iou: Option<Option<f64>>,
     /// Shorter side to resize to, an integer in [`INPUT_SIZES`].
     pub input_size: Option<f64>,
@@ -59,6 +64,13 @@ pub struct DetectRequest {
 pub struct Resolved {
     pub options: DetectOptions,
     pub sizes: (usize, usize),
+}
+
+/// Tells an explicit `null` (`Some(None)`) from an absent key (`None`, via `default`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
 }
 
 fn whole(x: f64) -> bool {

@@ -1,7 +1,7 @@
 //! What crosses the boundary: load and detect options from JS objects (unknown names refused,
 //! every value checked, the error naming it) and detections back as plain JS objects.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -55,8 +55,8 @@ pub(super) fn detect_options(
     decoder_layers: usize,
     input_size: usize,
 ) -> Result<(DetectOptions, (usize, usize)), JsError> {
-    let o: JsDetectOptions = if options.is_undefined() || options.is_null() {
-        JsDetectOptions::default()
+    let request: DetectRequest = if options.is_undefined() || options.is_null() {
+        DetectRequest::default()
     } else {
         check_keys(
             options,
@@ -73,36 +73,10 @@ pub(super) fn detect_options(
         serde_wasm_bindgen::from_value(options.clone())
             .map_err(|e| JsError::new(&format!("bad detect options: {e}")))?
     };
-    let request = DetectRequest {
-        threshold: o.threshold,
-        top_k: o.top_k,
-        decoder_layers: o.decoder_layers,
-        nms_iou: o.nms_iou,
-        input_size: o.input_size,
-        max_size: o.max_size,
-    };
     let r = request
         .resolve(defaults, decoder_layers, input_size)
         .map_err(|e| JsError::new(&e.to_string()))?;
     Ok((r.options, r.sizes))
-}
-
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsDetectOptions {
-    threshold: Option<f64>,
-    top_k: Option<f64>,
-    decoder_layers: Option<f64>,
-    input_size: Option<f64>,
-    max_size: Option<f64>,
-    /// Absent: the model's default; `null`: off.
-    #[serde(default, deserialize_with = "present")]
-    nms_iou: Option<Option<f64>>,
-}
-
-/// Tells an explicit `null` (`Some(None)`) from an absent key (`None`, via `default`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
-    Option::<f64>::deserialize(d).map(Some)
 }
 
 #[derive(Serialize)]
