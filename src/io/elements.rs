@@ -15,7 +15,7 @@ pub(super) enum Element {
 }
 
 impl Element {
-    fn size(self) -> usize {
+    pub(super) fn size(self) -> usize {
         match self {
             Element::F64 | Element::I64 => 8,
             Element::F32 | Element::I32 => 4,

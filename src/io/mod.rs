@@ -19,17 +19,8 @@ pub mod export;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fetch;
 pub mod model_file;
-#[cfg(not(target_arch = "wasm32"))]
+mod pickle;
 mod pth;
-/// The browser has no files: `.pth` import is native-only (`vidt export` converts).
-#[cfg(target_arch = "wasm32")]
-mod pth {
-    pub(super) fn read_pth(
-        path: &std::path::Path,
-    ) -> crate::error::Result<crate::tensor_map::TensorMap> {
-        Err(crate::io::pth_in_memory(&path.display().to_string()))
-    }
-}
 mod safetensors;
 
 pub use model_file::{ModelFile, Recommendations, read_model_file, write_model_file};
@@ -46,11 +37,13 @@ impl TensorMap {
         }
     }
 
-    /// Parses a `.vidt` model file or safetensors bytes, chosen by content (`name`, a path or
-    /// URL, is used in errors).
+    /// Parses a `.pth` (PyTorch 1.6+ zip), `.vidt` model file or safetensors bytes, chosen by
+    /// content (`name`, a path or URL, is used in errors).
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
-        if is_pytorch(bytes) {
-            Err(pth_in_memory(name))
+        if bytes.starts_with(b"PK") {
+            pth::read_pth_bytes(bytes, name)
+        } else if is_pytorch(bytes) {
+            Err(legacy_pth_in_memory(name))
         } else if model_file::is_model_file(bytes) {
             Ok(read_model_file(bytes, name)?.weights)
         } else {
@@ -64,13 +57,12 @@ fn is_pytorch(head: &[u8]) -> bool {
     head.starts_with(b"PK") || head.first() == Some(&0x80)
 }
 
-/// `.pth` tensors live in a zip read from a file; bytes in memory (the browser) are refused
-/// with the way out.
-fn pth_in_memory(name: &str) -> VidtError {
+/// A legacy (PyTorch < 1.6) checkpoint in memory: only the native file reader knows those.
+fn legacy_pth_in_memory(name: &str) -> VidtError {
     VidtError::Checkpoint {
         path: name.to_string(),
-        reason: "a PyTorch checkpoint can only be read from a file by the native build; \
-                 convert it first: vidt export --weights FILE.pth --out FILE.vidt"
+        reason: "a legacy (PyTorch < 1.6) checkpoint can only be read from a file by the native \
+                 build; convert it first: vidt export --weights FILE.pth --out FILE.vidt"
             .into(),
     }
 }

@@ -135,6 +135,35 @@ fn truncated_pth_is_a_clear_error() {
     }
 }
 
+/// The browser reads a `.pth` from memory with our own zip + pickle reader; the native file
+/// reader is pytorch-reader's. Both must give the same tensors, bit for bit.
+#[test]
+fn pth_bytes_read_as_the_file_reader() {
+    let path = fixture_path("vidt_nano_perturbed.pth");
+    let from_file = TensorMap::from_file(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let from_bytes = TensorMap::from_bytes(&bytes, "model bytes").unwrap();
+    assert_eq!(from_file.len(), 485, "the fixture's key count");
+    assert_eq!(from_bytes.len(), from_file.len());
+    let theirs: std::collections::HashMap<&str, &HostTensor> = from_bytes.iter().collect();
+    for (key, t) in from_file.iter() {
+        let u = theirs
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} missing from memory"));
+        assert_eq!(u.shape, t.shape, "{key}");
+        let bits = |d: &[f32]| d.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert!(bits(&u.data) == bits(&t.data), "{key}: values differ");
+    }
+    // Cut anywhere: an error naming the source, never a panic.
+    for len in [0, 100, bytes.len() / 2, bytes.len() - 10] {
+        let e = match TensorMap::from_bytes(&bytes[..len], "cut.pth") {
+            Ok(_) => panic!("{len} bytes loaded"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("cut.pth"), "{len}: {e}");
+    }
+}
+
 #[test]
 fn truncated_safetensors_is_a_clear_error() {
     let w = checkpoint();
