@@ -171,6 +171,10 @@ struct DetectArgs {
     /// No NMS even where the model file recommends it.
     #[arg(long)]
     no_nms: bool,
+    /// Keep only these classes, by name or label id (`--labels person,dog` or `--labels 1`),
+    /// chosen before the top-k (the browser's `labels`). Default: every class.
+    #[arg(long, value_delimiter = ',')]
+    labels: Option<Vec<vidt::detect::options::Label>>,
     /// Write annotated copies of the images here.
     #[arg(long)]
     output_dir: Option<PathBuf>,
@@ -321,6 +325,7 @@ fn run(mut cli: Cli) -> Result<()> {
                 let request = DetectRequest {
                     threshold: a.threshold,
                     nms_iou: a.no_nms.then_some(None).or(a.nms.map(Some)),
+                    labels: a.labels.clone(),
                     decoder_layers: a.run.dec_layers.map(|k| k as f64),
                     ..a.resize.request()
                 };

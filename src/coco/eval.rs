@@ -515,7 +515,7 @@ pub fn detect_dataset<B: VidtBackend>(
         let vectors = o.vectors.last().cloned().map(read).transpose()?;
         each(s, o)?;
         let size = b.original_sizes[0];
-        for d in postprocess(&logits, &boxes, classes, size, TOP_K, &[]) {
+        for d in postprocess(&logits, &boxes, classes, size, TOP_K, &[], None) {
             let segmentation = vectors.as_ref().map(|v| {
                 let k = v.len() / (logits.len() / classes);
                 let vector = &v[d.query * k..(d.query + 1) * k];

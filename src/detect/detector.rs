@@ -57,6 +57,7 @@ impl<B: VidtBackend> Detector<B> {
             self.default_options(),
             self.config.dec_layers,
             self.input_size,
+            &self.names,
         )
     }
 
@@ -162,6 +163,7 @@ impl<B: VidtBackend> Detector<B> {
                     size,
                     opts.top_k,
                     &self.names,
+                    opts.labels.as_deref(),
                 )
                 .into_iter()
                 .filter(|d| d.score >= opts.threshold)

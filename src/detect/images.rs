@@ -46,7 +46,7 @@ pub fn detect_files<B: VidtBackend>(
                 batch.shape,
                 &batch.mask,
                 &batch.original_sizes,
-                opts,
+                opts.clone(),
             )?
             .remove(0);
         if let Some(dir) = output_dir {

@@ -13,7 +13,7 @@ pub const INPUT_SIZES: std::ops::RangeInclusive<usize> = 32..=2048;
 pub const MAX_SIZE_LIMIT: usize = 4096;
 
 /// Detection options, as applied.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DetectOptions {
     /// Keep detections with a score at least this.
     pub threshold: f32,
@@ -23,6 +23,9 @@ pub struct DetectOptions {
     pub dec_layers: Option<usize>,
     /// Class-wise NMS at this IoU (`None`: none, as the official post-processing).
     pub nms_iou: Option<f32>,
+    /// Only these label ids (sorted), chosen before the top-k as MediaPipe's category
+    /// allowlist; `None`: every class.
+    pub labels: Option<Vec<usize>>,
 }
 
 impl Default for DetectOptions {
@@ -32,6 +35,7 @@ impl Default for DetectOptions {
             top_k: defaults::TOP_K,
             dec_layers: None,
             nms_iou: None,
+            labels: None,
         }
     }
 }
@@ -39,7 +43,7 @@ impl Default for DetectOptions {
 /// What a caller set for one detection; `None`: the model's default. Numbers are `f64` because
 /// JS numbers cross as such and a fraction must be refused, not truncated. The browser's
 /// `detect` options deserialize straight into it (camelCase: `topK`, `nmsIou`, ...).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DetectRequest {
     /// Keep detections scoring at least this, in [0, 1].
@@ -56,11 +60,31 @@ pub struct DetectRequest {
     pub input_size: Option<f64>,
     /// Longer side at most, an integer from the shorter side to [`MAX_SIZE_LIMIT`].
     pub max_size: Option<f64>,
+    /// Keep only these classes, by name or label id.
+    pub labels: Option<Vec<Label>>,
+}
+
+/// A class by its name (`"person"`) or label id (`1`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Label {
+    Id(f64),
+    Name(String),
+}
+
+impl std::str::FromStr for Label {
+    type Err = std::convert::Infallible;
+
+    /// A number is an id, anything else a name (the CLI's `--labels person,3`).
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(s.parse::<f64>()
+            .map_or_else(|_| Label::Name(s.to_string()), Label::Id))
+    }
 }
 
 /// The request applied: detection options and the (shorter side, longer side at most) to
 /// resize to.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Resolved {
     pub options: DetectOptions,
     pub sizes: (usize, usize),
@@ -86,13 +110,14 @@ fn bad(reason: String) -> VidtError {
 
 impl DetectRequest {
     /// The request over `defaults` (the model's), for a model of `decoder_layers` decoder
-    /// layers and default shorter side `input_size`; a value out of range is an error naming
-    /// it and its range.
+    /// layers, default shorter side `input_size` and class names `classes`; a value out of
+    /// range is an error naming it and its range.
     pub fn resolve(
         &self,
         defaults: DetectOptions,
         decoder_layers: usize,
         input_size: usize,
+        classes: &[String],
     ) -> Result<Resolved> {
         let threshold = self.threshold.unwrap_or(defaults.threshold as f64);
         check_threshold(threshold).map_err(bad)?;
@@ -123,6 +148,10 @@ impl DetectRequest {
                 top_k: top_k as usize,
                 dec_layers,
                 nms_iou,
+                labels: match &self.labels {
+                    None => defaults.labels,
+                    Some(l) => Some(label_ids(l, classes)?),
+                },
             },
             sizes: self.sizes(input_size)?,
         })
@@ -152,12 +181,43 @@ impl DetectRequest {
     }
 }
 
+/// Label ids of `labels` among `classes` (sorted, without repeats); an unknown name or an id
+/// out of range is an error naming it.
+fn label_ids(labels: &[Label], classes: &[String]) -> Result<Vec<usize>> {
+    let mut ids = Vec::with_capacity(labels.len());
+    for l in labels {
+        ids.push(match l {
+            Label::Id(i) if *i >= 0.0 && whole(*i) && (*i as usize) < classes.len() => *i as usize,
+            Label::Id(i) => {
+                return Err(bad(format!(
+                    "label id {i} is not an integer in 0..{}",
+                    classes.len()
+                )));
+            }
+            Label::Name(n) => classes.iter().position(|c| c == n).ok_or_else(|| {
+                bad(format!(
+                    "no class is named `{n}` (the model's classes: {})",
+                    classes
+                        .iter()
+                        .filter(|c| !c.starts_with("N/A"))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
+        });
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn err(r: DetectRequest) -> String {
-        r.resolve(DetectOptions::default(), 6, 800)
+        r.resolve(DetectOptions::default(), 6, 800, &[])
             .unwrap_err()
             .to_string()
     }
@@ -222,7 +282,10 @@ mod tests {
             nms_iou: Some(0.7),
             ..DetectOptions::default()
         };
-        let got = DetectRequest::default().resolve(defaults, 6, 160).unwrap();
+        let classes = ["N/A".to_string(), "person".into(), "bicycle".into()];
+        let got = DetectRequest::default()
+            .resolve(defaults.clone(), 6, 160, &classes)
+            .unwrap();
         assert_eq!(got.options.threshold, 0.3);
         assert_eq!(got.options.nms_iou, Some(0.7));
         assert_eq!(got.options.dec_layers, None);
@@ -234,12 +297,35 @@ mod tests {
             nms_iou: Some(None),
             input_size: Some(320.0),
             max_size: Some(320.0),
+            labels: Some(vec![
+                Label::Name("bicycle".into()),
+                Label::Id(1.0),
+                Label::Id(2.0),
+            ]),
         };
-        let got = req.resolve(defaults, 6, 160).unwrap();
+        let got = req.resolve(defaults.clone(), 6, 160, &classes).unwrap();
+        assert_eq!(got.options.labels, Some(vec![1, 2]));
         assert_eq!(got.options.threshold, 0.0);
         assert_eq!(got.options.top_k, 5);
         assert_eq!(got.options.dec_layers, Some(6));
         assert_eq!(got.options.nms_iou, None);
         assert_eq!(got.sizes, (320, 320));
+        let bad = |labels| {
+            let req = DetectRequest {
+                labels: Some(labels),
+                ..DetectRequest::default()
+            };
+            req.resolve(defaults.clone(), 6, 160, &classes)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            bad(vec![Label::Name("cat".into())]),
+            "bad detect options: no class is named `cat` (the model's classes: person, bicycle)"
+        );
+        assert_eq!(
+            bad(vec![Label::Id(3.0)]),
+            "bad detect options: label id 3 is not an integer in 0..3"
+        );
     }
 }

@@ -64,6 +64,7 @@ pub fn label_name(id: usize, names: &[String]) -> String {
 ///
 /// * `logits`: `(Q, C)` row-major; `boxes`: `(Q, 4)` (cx, cy, w, h) normalized
 /// * `size`: original `(height, width)`
+/// * `labels`: only these label ids (sorted), before the top-k; `None`: all
 pub fn postprocess(
     logits: &[f32],
     boxes: &[f32],
@@ -71,9 +72,12 @@ pub fn postprocess(
     size: (usize, usize),
     k: usize,
     names: &[String],
+    labels: Option<&[usize]>,
 ) -> Vec<Detection> {
     let scores: Vec<f32> = logits.iter().map(|&x| sigmoid(x)).collect();
-    let mut order: Vec<usize> = (0..scores.len()).collect();
+    let mut order: Vec<usize> = (0..scores.len())
+        .filter(|i| labels.is_none_or(|l| l.binary_search(&(i % classes)).is_ok()))
+        .collect();
     let k = k.min(order.len());
     // Descending by score; ties by index, as a stable sort would give.
     let cmp = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));

@@ -135,7 +135,7 @@ fn unreadable_image_is_named_and_fails() {
 /// `--device` lists the backends.
 #[test]
 fn bad_detect_options_are_refused_as_in_the_browser() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (
             &["--threshold", "2"],
             "bad detect options: threshold 2 is not in [0, 1]",
@@ -159,6 +159,14 @@ fn bad_detect_options_are_refused_as_in_the_browser() {
         (
             &["--size", "320", "--max-size", "100"],
             "bad detect options: max size 100 is not an integer in input size (320)..=4096",
+        ),
+        (
+            &["--labels", "person,unicorn"],
+            "bad detect options: no class is named `unicorn` (the model's classes: person, bicycle,",
+        ),
+        (
+            &["--labels", "91"],
+            "bad detect options: label id 91 is not an integer in 0..91",
         ),
     ];
     for (args, want) in cases {

@@ -79,9 +79,12 @@ fn f16_export_is_compact_and_detects_like_f32() {
         top_k: 10,
         dec_layers: None,
         nms_iou: None,
+        labels: None,
     };
     let sizes = vec![(1, 1); shape[0]];
-    let d32 = full.detect(&x.data, shape, &mask, &sizes, opts).unwrap();
+    let d32 = full
+        .detect(&x.data, shape, &mask, &sizes, opts.clone())
+        .unwrap();
     let d16 = half.detect(&x.data, shape, &mask, &sizes, opts).unwrap();
     let mut score_err = 0.0f32;
     for (img, (a, b)) in d32.iter().zip(&d16).enumerate() {

@@ -24,6 +24,7 @@ fn top100_matches_reference() {
             size,
             100,
             &names,
+            None,
         );
         assert_eq!(dets.len(), 100);
         let ref_scores = &get(&pp, "scores").data[bi * 100..(bi + 1) * 100];
@@ -61,4 +62,28 @@ fn top100_matches_reference() {
     assert!(max_score <= 1e-6, "scores differ by {max_score}");
     // Boxes are in pixels (up to ~320): f32 rounding of cx ± w/2 times the size.
     assert!(max_box <= 1e-3, "boxes differ by {max_box} px");
+}
+
+/// `labels` (the browser's allowlist) filters before the top-k: the same as ranking every
+/// (query, class) pair, keeping those classes, then the first k.
+#[test]
+fn label_allowlist_applies_before_the_top_k() {
+    let out = fixture("fixture_nano_perturbed.safetensors");
+    let (logits, boxes) = (get(&out, "pred_logits"), get(&out, "pred_boxes"));
+    let (q, c) = (logits.shape[1], logits.shape[2]);
+    let (l, b) = (&logits.data[..q * c], &boxes.data[..q * 4]);
+    let keep = [1usize, 18];
+    let all = postprocess(l, b, c, (240, 320), q * c, &[], None);
+    let expect: Vec<_> = all
+        .into_iter()
+        .filter(|d| keep.contains(&d.label_id))
+        .take(10)
+        .map(|d| (d.query, d.label_id, d.score))
+        .collect();
+    let got: Vec<_> = postprocess(l, b, c, (240, 320), 10, &[], Some(&keep))
+        .into_iter()
+        .map(|d| (d.query, d.label_id, d.score))
+        .collect();
+    assert_eq!(got.len(), 10);
+    assert_eq!(got, expect);
 }

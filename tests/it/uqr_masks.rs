@@ -38,6 +38,7 @@ fn mask_pairs() -> Vec<Pair> {
             size,
             100,
             &[],
+            None,
         );
         assert_eq!(
             get(&f, &format!("post_{bi}_masks_top20")).shape,
