@@ -203,12 +203,14 @@ function showBackend() {
   const b = $("backend");
   b.textContent = detector.backend === "webgpu" ? "WebGPU" : "CPU";
   b.className = `pill ${detector.backend}`;
+  // Why "auto" runs on the CPU (no WebGPU, the device refused, a limit missing), on hover.
+  b.title = detector.fallbackReason ?? "";
   demo.backend = detector.backend;
 }
 
 function openFile(file) {
   if (!file) return;
-  if (/\.(vidt|safetensors)$/i.test(file.name)) {
+  if (/\.(vidt|safetensors|pth|pt)$/i.test(file.name)) {
     loadModel(async (o) => Detector.fromBytes(new Uint8Array(await file.arrayBuffer()), o), file.name);
   } else if (file.type.startsWith("video/")) {
     playVideo(async () => {

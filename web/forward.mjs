@@ -3,8 +3,9 @@
 //   node web/forward.mjs --weights W --input IN.safetensors --output OUT.safetensors
 //        [--backend auto|webgpu|cpu] [--decoder-layers K]
 // IN holds `input` (B,3,H,W) and `mask` (B,H,W); OUT gets the tensors `vidt forward` writes.
-// W is a .vidt model file or a safetensors checkpoint; a .pth is converted first with the
-// native `vidt export` (VIDT_BIN, or the cargo build) since the browser cannot read zip files.
+// W is a .vidt model file or a safetensors checkpoint; a .pth is converted first (f32: the same
+// weights) with the native `vidt export` (VIDT_BIN, or the cargo build), so the parity runs go
+// through the .vidt reader the package ships with (the page reads .pth too: api.test.mjs).
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";

@@ -1,5 +1,6 @@
-//! Model files kept across page loads in the Cache API (`fromUrl`'s `cache` option). The
-//! cache only stores bytes; whether a cached copy is still good is decided by the caller
+//! Model files kept across page loads in the Cache API (`fromUrl`'s `cache` option), with the
+//! server's validators (ETag, Last-Modified) so the caller can ask whether the file changed.
+//! The cache only stores; whether a cached copy is still good is decided by the caller
 //! (`.vidt` files carry a checksum), which deletes a bad entry and downloads again.
 
 use js_sys::{Function, Promise, Uint8Array};
@@ -7,6 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use super::download::Fetched;
 use super::{console_warn, get, js_message};
 
 /// The cache named by the `cache` load option: `true` is "vidt-models", a string names its own.
@@ -60,18 +62,23 @@ impl ModelCache {
         }
     }
 
-    /// The cached bytes of `url`, if any.
-    pub(super) async fn get(&self, url: &str) -> Option<Vec<u8>> {
+    /// The cached copy of `url`, if any, with its validators.
+    pub(super) async fn get(&self, url: &str) -> Option<Fetched> {
         let resp = call(&self.0, "match", &[&url.into()]).await.ok()?;
         let resp = resp.dyn_into::<web_sys::Response>().ok()?;
+        let header = |name: &str| resp.headers().get(name).ok().flatten();
+        let (etag, last_modified) = (header("etag"), header("last-modified"));
         let buf = JsFuture::from(resp.array_buffer().ok()?).await.ok()?;
-        Some(Uint8Array::new(&buf).to_vec())
+        Some(Fetched {
+            bytes: Uint8Array::new(&buf).to_vec(),
+            etag,
+            last_modified,
+        })
     }
 
-    /// Stores `bytes` as `url`'s; a full quota only costs the next load a download.
-    pub(super) async fn put(&self, url: &str, bytes: &[u8]) {
-        let body = Uint8Array::from(bytes);
-        let stored = match web_sys::Response::new_with_opt_buffer_source(Some(&body)) {
+    /// Stores `file` as `url`'s; a full quota only costs the next load a download.
+    pub(super) async fn put(&self, url: &str, file: &Fetched) {
+        let stored = match response(file) {
             Ok(resp) => call(&self.0, "put", &[&url.into(), &resp]).await.map(drop),
             Err(e) => Err(js_message(&e)),
         };
@@ -83,4 +90,24 @@ impl ModelCache {
     pub(super) async fn delete(&self, url: &str) {
         let _ = call(&self.0, "delete", &[&url.into()]).await;
     }
+}
+
+/// `new Response(bytes, { headers })` with the validators to revalidate it by.
+fn response(file: &Fetched) -> Result<JsValue, JsValue> {
+    let headers = js_sys::Object::new();
+    for (k, v) in [("etag", &file.etag), ("last-modified", &file.last_modified)] {
+        if let Some(v) = v {
+            js_sys::Reflect::set(&headers, &k.into(), &v.into())?;
+        }
+    }
+    let init = js_sys::Object::new();
+    js_sys::Reflect::set(&init, &"headers".into(), &headers)?;
+    let ctor: Function = get(&js_sys::global(), "Response").dyn_into()?;
+    let args: js_sys::Array = [
+        JsValue::from(Uint8Array::from(file.bytes.as_slice())),
+        init.into(),
+    ]
+    .into_iter()
+    .collect();
+    js_sys::Reflect::construct(&ctor, &args)
 }

@@ -1,33 +1,117 @@
-//! A model download streamed into memory, with progress.
+//! Model downloads: streamed into memory with progress, abortable (`signal`), and the
+//! revalidation of a cached copy with the server (ETag / Last-Modified, else the length).
 
-use js_sys::{Function, Promise, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{get, js_message};
 
-/// Streams `url` into memory, calling `on_progress(loaded, total)` as chunks arrive.
-pub(super) async fn download(url: &str, on_progress: &JsValue) -> Result<Vec<u8>, String> {
+/// A model file and the validators the server sent with it (kept with it in the cache).
+pub(super) struct Fetched {
+    pub bytes: Vec<u8>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What the server says of a cached copy.
+pub(super) enum Revalidated {
+    Unchanged,
+    Changed(Fetched),
+}
+
+/// `fetch(url, { method, headers, signal, cache: "no-store" })`: the Cache API keeps the model,
+/// so the HTTP cache must not answer for the server (a conditional request must reach it).
+async fn fetch(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    signal: &JsValue,
+) -> Result<web_sys::Response, String> {
     let fetch: Function = get(&js_sys::global(), "fetch")
         .dyn_into()
         .map_err(|_| "this environment has no fetch()".to_string())?;
+    let init = Object::new();
+    let h = Object::new();
+    for (k, v) in headers {
+        Reflect::set(&h, &(*k).into(), &(*v).into()).map_err(|e| js_message(&e))?;
+    }
+    for (k, v) in [
+        ("method", JsValue::from(method)),
+        ("headers", h.into()),
+        ("cache", "no-store".into()),
+        ("signal", signal.clone()),
+    ] {
+        Reflect::set(&init, &k.into(), &v).map_err(|e| js_message(&e))?;
+    }
     let promise: Promise = fetch
-        .call1(&JsValue::NULL, &url.into())
+        .call2(&JsValue::NULL, &url.into(), &init)
         .map_err(|e| js_message(&e))?
         .unchecked_into();
-    let resp: web_sys::Response = JsFuture::from(promise)
+    Ok(JsFuture::from(promise)
         .await
         .map_err(|e| js_message(&e))?
-        .unchecked_into();
+        .unchecked_into())
+}
+
+fn header(resp: &web_sys::Response, name: &str) -> Option<String> {
+    resp.headers().get(name).ok().flatten()
+}
+
+/// Streams `url` into memory, calling `on_progress(loaded, total)` as chunks arrive.
+pub(super) async fn download(
+    url: &str,
+    on_progress: &JsValue,
+    signal: &JsValue,
+) -> Result<Fetched, String> {
+    let resp = fetch(url, "GET", &[], signal).await?;
     if !resp.ok() {
         return Err(format!("HTTP {} {}", resp.status(), resp.status_text()));
     }
-    let total = resp
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
+    body(resp, on_progress).await
+}
+
+/// Asks the server whether `url` still is the cached copy: a conditional GET when the copy has
+/// validators (304: unchanged; 200: the new file, streamed), else a HEAD compared by length.
+pub(super) async fn revalidate(
+    url: &str,
+    cached: &Fetched,
+    on_progress: &JsValue,
+    signal: &JsValue,
+) -> Result<Revalidated, String> {
+    let mut conditions = Vec::new();
+    if let Some(e) = &cached.etag {
+        conditions.push(("if-none-match", e.as_str()));
+    }
+    if let Some(m) = &cached.last_modified {
+        conditions.push(("if-modified-since", m.as_str()));
+    }
+    if conditions.is_empty() {
+        let resp = fetch(url, "HEAD", &[], signal).await?;
+        if !resp.ok() {
+            return Err(format!("HTTP {} {}", resp.status(), resp.status_text()));
+        }
+        let length = header(&resp, "content-length").and_then(|s| s.parse::<usize>().ok());
+        return Ok(if length == Some(cached.bytes.len()) {
+            Revalidated::Unchanged
+        } else {
+            Revalidated::Changed(download(url, on_progress, signal).await?)
+        });
+    }
+    let resp = fetch(url, "GET", &conditions, signal).await?;
+    match resp.status() {
+        304 => Ok(Revalidated::Unchanged),
+        _ if resp.ok() => Ok(Revalidated::Changed(body(resp, on_progress).await?)),
+        _ => Err(format!("HTTP {} {}", resp.status(), resp.status_text())),
+    }
+}
+
+/// The response's body, streamed, and its validators.
+async fn body(resp: web_sys::Response, on_progress: &JsValue) -> Result<Fetched, String> {
+    let etag = header(&resp, "etag");
+    let last_modified = header(&resp, "last-modified");
+    let total = header(&resp, "content-length")
         .and_then(|s| s.parse::<f64>().ok())
         .unwrap_or(0.0);
     let progress = on_progress.dyn_ref::<Function>();
@@ -37,13 +121,18 @@ pub(super) async fn download(url: &str, on_progress: &JsValue) -> Result<Vec<u8>
             let _ = f.call2(&JsValue::NULL, &(loaded as f64).into(), &total.into());
         }
     };
+    let done = |bytes| Fetched {
+        bytes,
+        etag: etag.clone(),
+        last_modified: last_modified.clone(),
+    };
     let Some(body) = resp.body() else {
         let buf = JsFuture::from(resp.array_buffer().map_err(|e| js_message(&e))?)
             .await
             .map_err(|e| js_message(&e))?;
         let bytes = Uint8Array::new(&buf).to_vec();
         report(bytes.len());
-        return Ok(bytes);
+        return Ok(done(bytes));
     };
     let reader = get(&body, "getReader")
         .dyn_into::<Function>()
@@ -70,5 +159,5 @@ pub(super) async fn download(url: &str, on_progress: &JsValue) -> Result<Vec<u8>
         }
         report(bytes.len());
     }
-    Ok(bytes)
+    Ok(done(bytes))
 }

@@ -4,11 +4,10 @@
 
 use std::cell::RefCell;
 
-use burn::backend::wgpu::{RuntimeOptions, WgpuDevice, graphics::WebGpu, init_setup_async};
+use burn::backend::wgpu::{RuntimeOptions, WgpuDevice, WgpuSetup, init_device};
 use burn::tensor::Tensor;
 use image::RgbImage;
 use js_sys::{Function, Promise};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -37,12 +36,11 @@ impl PageBackend {
         }
     }
 
-    /// WebGPU when the browser gives an adapter, else the CPU.
-    pub(super) async fn best() -> Self {
-        if webgpu_adapter().await {
-            PageBackend::WebGpu
-        } else {
-            PageBackend::Cpu
+    /// WebGPU when the browser gives a working device, else the CPU and why.
+    pub(super) async fn best() -> (Self, Option<String>) {
+        match webgpu_device().await {
+            Ok(_) => (PageBackend::WebGpu, None),
+            Err(reason) => (PageBackend::Cpu, Some(reason)),
         }
     }
 }
@@ -69,7 +67,9 @@ impl Engine {
     pub(super) async fn build(m: &LoadedModel, backend: PageBackend) -> crate::error::Result<Self> {
         Ok(match backend {
             PageBackend::WebGpu => {
-                let (device, generation) = webgpu_device().await;
+                let (device, generation) = webgpu_device().await.map_err(|reason| {
+                    VidtError::Unsupported(format!("no WebGPU device: {reason}"))
+                })?;
                 Engine::WebGpu(
                     crate::detect::Detector::from_loaded(m, &device)?,
                     generation,
@@ -145,8 +145,8 @@ impl Engine {
 /// The page's WebGPU device as burn's wgpu runtime knows it.
 struct GpuState {
     device: WgpuDevice,
-    /// 0 for the first device, +1 for each one made after a loss (burn keeps one runtime per
-    /// device key, so a replacement needs a new key).
+    /// 0 for the first device, +1 for each one made after a loss (detectors built on an
+    /// older one must be rebuilt).
     generation: u32,
     lost: bool,
 }
@@ -193,21 +193,10 @@ fn device_lost(generation: u32, reason: &str, message: &str) {
     }
 }
 
-/// Whether `navigator.gpu` gives an adapter (asked here so that a missing one means the CPU
-/// fallback rather than a failed setup; after a loss, whether one is left).
-pub(super) async fn webgpu_adapter() -> bool {
-    let gpu = get(&get(&js_sys::global(), "navigator"), "gpu");
-    let Ok(request) = get(&gpu, "requestAdapter").dyn_into::<Function>() else {
-        return false;
-    };
-    let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<Promise>()) else {
-        return false;
-    };
-    matches!(JsFuture::from(promise).await, Ok(a) if !a.is_null() && !a.is_undefined())
-}
-
-/// The page's live WebGPU device and its generation, set up on first use and again after a loss.
-async fn webgpu_device() -> (WgpuDevice, u32) {
+/// The page's live WebGPU device and its generation, set up on first use and again after a
+/// loss; or why the browser gives none (no `navigator.gpu`, no adapter, `requestDevice`
+/// rejected, a limit our kernels need missing). Concurrent callers share one setup.
+async fn webgpu_device() -> Result<(WgpuDevice, u32), String> {
     loop {
         let live = GPU.with_borrow(|s| {
             s.as_ref()
@@ -215,60 +204,131 @@ async fn webgpu_device() -> (WgpuDevice, u32) {
                 .map(|s| (s.device.clone(), s.generation))
         });
         if let Some(live) = live {
-            return live;
+            return Ok(live);
         }
         let pending = SETUP.with_borrow(|p| p.clone());
         let setup = pending.unwrap_or_else(|| {
             let p = wasm_bindgen_futures::future_to_promise(async {
-                new_webgpu_device().await;
+                let made = new_webgpu_device().await;
                 SETUP.with_borrow_mut(|p| p.take());
-                Ok(JsValue::UNDEFINED)
+                made.map(|_| JsValue::UNDEFINED).map_err(JsValue::from)
             });
             SETUP.with_borrow_mut(|s| *s = Some(p.clone()));
             p
         });
-        let _ = JsFuture::from(setup).await;
+        if let Err(reason) = JsFuture::from(setup).await {
+            return Err(reason.as_string().unwrap_or_else(|| format!("{reason:?}")));
+        }
     }
 }
 
-async fn new_webgpu_device() {
+/// WebGPU limits our kernels rely on (their shared memory and workgroups are sized to the
+/// WebGPU defaults, which a compatibility-mode adapter may not reach).
+fn missing_limit(l: &wgpu::Limits) -> Option<String> {
+    let need = wgpu::Limits::default();
+    [
+        (
+            "maxComputeWorkgroupStorageSize",
+            l.max_compute_workgroup_storage_size,
+            need.max_compute_workgroup_storage_size,
+        ),
+        (
+            "maxComputeInvocationsPerWorkgroup",
+            l.max_compute_invocations_per_workgroup,
+            need.max_compute_invocations_per_workgroup,
+        ),
+        (
+            "maxComputeWorkgroupSizeX",
+            l.max_compute_workgroup_size_x,
+            need.max_compute_workgroup_size_x,
+        ),
+        (
+            "maxStorageBuffersPerShaderStage",
+            l.max_storage_buffers_per_shader_stage,
+            need.max_storage_buffers_per_shader_stage,
+        ),
+    ]
+    .into_iter()
+    .find(|(_, has, needs)| has < needs)
+    .map(|(name, has, needs)| format!("the adapter's {name} is {has}; our kernels need {needs}"))
+}
+
+/// Asks the browser for an adapter and a device ourselves (cubecl's own setup unwraps a
+/// rejected `requestDevice`, which would leave the page's promise pending), then hands them to
+/// burn's wgpu runtime.
+async fn new_webgpu_device() -> Result<(), String> {
+    let gpu = get(&get(&js_sys::global(), "navigator"), "gpu");
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
+    }
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::BROWSER_WEBGPU,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapter = instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("navigator.gpu.requestAdapter() gave no adapter ({e})"))?;
+    let limits = adapter.limits();
+    if let Some(missing) = missing_limit(&limits) {
+        return Err(missing);
+    }
+    // As cubecl-wgpu asks for it (its wgsl backend's request_device).
+    let (device, queue) = adapter
+        .request_device(&wgpu::DeviceDescriptor {
+            label: None,
+            required_features: adapter
+                .features()
+                .difference(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS),
+            required_limits: limits,
+            memory_hints: wgpu::MemoryHints::MemoryUsage,
+            trace: wgpu::Trace::Off,
+            // SAFETY: what cubecl-wgpu enables on the devices it makes itself (passthrough
+            // shaders); burn's runtime expects the same device.
+            experimental_features: unsafe { wgpu::ExperimentalFeatures::enabled() },
+        })
+        .await
+        .map_err(|e| format!("GPUAdapter.requestDevice() failed: {e}"))?;
     let generation = GPU.with_borrow(|s| s.as_ref().map_or(0, |s| s.generation + 1));
-    // On wasm every key but IntegratedGpu asks for the high-performance adapter.
-    let device = match generation {
-        0 => WgpuDevice::DefaultDevice,
-        g => WgpuDevice::DiscreteGpu(g as usize),
+    device.set_device_lost_callback(move |reason, message| {
+        let reason = format!("{reason:?}").to_lowercase();
+        device_lost(generation, &reason, &message)
+    });
+    let setup = WgpuSetup {
+        instance,
+        adapter,
+        device,
+        queue,
+        backend: wgpu::Backend::BrowserWebGpu,
     };
-    let setup = init_setup_async::<WebGpu>(&device, RuntimeOptions::default()).await;
-    setup
-        .device
-        .set_device_lost_callback(move |reason, message| {
-            let reason = format!("{reason:?}").to_lowercase();
-            device_lost(generation, &reason, &message)
-        });
+    // A new device key each time: burn keeps one runtime per key.
+    let device = init_device(setup, RuntimeOptions::default());
     GPU.set(Some(GpuState {
         device,
         generation,
         lost: false,
     }));
+    Ok(())
 }
 
-/// Reads `options.backend` and picks the backend the model will run on.
-pub(super) async fn choose_backend(options: &JsValue) -> Result<PageBackend, JsError> {
+/// The backend `options.backend` asks for, and, when "auto" fell back to the CPU, why.
+pub(super) async fn choose_backend(
+    options: &JsValue,
+) -> Result<(PageBackend, Option<String>), JsError> {
     let wanted = get(options, "backend")
         .as_string()
         .unwrap_or_else(|| "auto".into());
     match wanted.as_str() {
-        "cpu" => Ok(PageBackend::Cpu),
-        "webgpu" => {
-            if webgpu_adapter().await {
-                Ok(PageBackend::WebGpu)
-            } else {
-                Err(JsError::new(
-                    "WebGPU is not available in this browser (navigator.gpu gave no adapter); \
-                     use backend: \"cpu\" or \"auto\"",
-                ))
-            }
-        }
+        "cpu" => Ok((PageBackend::Cpu, None)),
+        "webgpu" => match webgpu_device().await {
+            Ok(_) => Ok((PageBackend::WebGpu, None)),
+            Err(reason) => Err(JsError::new(&format!(
+                "WebGPU is not available: {reason}; use backend: \"cpu\" or \"auto\""
+            ))),
+        },
         "auto" => Ok(PageBackend::best().await),
         other => Err(JsError::new(&format!(
             "unknown backend `{other}` (expected \"auto\", \"webgpu\" or \"cpu\")"

@@ -25,97 +25,22 @@ use crate::detect::{DetectOptions, ForwardInput};
 use crate::io::LoadedModel;
 use crate::tensor_map::TensorMap;
 use cache::{ModelCache, cache_name};
+use download::Revalidated;
 use engine::{Engine, PageBackend, choose_backend};
 use options::{JsDetection, check_load_options, detect_options};
 
+// The API's interfaces are written once, by hand, in pkg/index.d.ts (the typings of the
+// package's entry, which must not import this generated vidt.d.ts: it uses Symbol.dispose, which
+// lib es2022 lacks). vidt.d.ts imports them from there: every name an `unchecked_*_type` below
+// uses must be in this list.
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
-/** One detection, in the source's pixel coordinates. */
-export interface Detection {
-  score: number;
-  label: string;
-  labelId: number;
-  box: { xmin: number; ymin: number; xmax: number; ymax: number };
-  /** ViDT+ models only: the instance mask, the bitmap (1 = inside) of its extent
-   *  (`x`, `y`, `width`, `height` in source pixels; row-major, `width * height` bytes). */
-  mask?: { x: number; y: number; width: number; height: number; data: Uint8Array };
-}
-/** Options of `Detector.detect`. */
-export interface DetectOptions {
-  /** Keep detections scoring at least this (default: the model's recommendation, else 0.5). */
-  threshold?: number;
-  /** Class-wise NMS at this IoU; null: none (default: the model's recommendation, else none,
-   *  as the official post-processing). */
-  nmsIou?: number | null;
-  /** At most this many detections (default 100). */
-  topK?: number;
-  /** Run only the first K decoder layers: faster, less accurate (default: all). */
-  decoderLayers?: number;
-  /** Shorter side the image is resized to (default: the model's, else 800). */
-  inputSize?: number;
-  /** Longer side at most (default: inputSize * 1333 // 800, the official 1333 at 800; the
-   *  CLI's --max-size). Both sides are then rounded down to a multiple of 16, as ViDT's own
-   *  resize does. */
-  maxSize?: number;
-}
-/** Options of `Detector.fromBytes` / `Detector.fromUrl`. */
-export interface LoadOptions {
-  /** "auto" (WebGPU when an adapter is available, else CPU), "webgpu" or "cpu". */
-  backend?: "auto" | "webgpu" | "cpu";
-  /** Download progress (fromUrl): bytes received and the total (0 when unknown); not called
-   *  when the model comes from the cache. */
-  onProgress?: (loaded: number, total: number) => void;
-  /** fromUrl: keep the model in the Cache API across page loads (true: the cache
-   *  "vidt-models"; a string: that cache). A cached copy is checked (the .vidt checksum)
-   *  before use; a bad one is deleted and downloaded again. */
-  cache?: boolean | string;
-  /** Called when the browser loses the WebGPU device; the next `detect` rebuilds the model on
-   *  a new device, or on the CPU if no adapter is left (`backend` says which). */
-  onDeviceLost?: (info: { reason: string; message: string }) => void;
-  /** Run the model in a module Web Worker, off the page's thread (the package entry
-   *  `index.js`; same API, but `memory()` returns a Promise). */
-  worker?: boolean;
-}
-/** What `detectVideo` passes on for each frame it detected on. */
-export interface VideoResult {
-  detections: Detection[];
-  /** The frame's media time in seconds. */
-  frameTime: number;
-  /** Milliseconds the detection took (from the frame's callback to the result). */
-  latency: number;
-}
-/** A running `detectVideo` loop. */
-export interface VideoLoop {
-  stop(): void;
-  /** Frames detected on, and frames skipped because a detection was still in flight. */
-  readonly detected: number;
-  readonly skipped: number;
-}
-/** `detectVideo`'s options: detect options, plus where errors go (default: console.error,
- *  and the loop stops). */
-export interface VideoOptions extends DetectOptions {
-  onError?: (error: Error) => void;
-}
-/* The video loop is JavaScript (pkg/index.js), merged into the class here. */
-export interface Detector {
-  /** Detects on every frame of a playing `<video>` it can keep up with
-   *  (requestVideoFrameCallback, else requestAnimationFrame), never two at once. */
-  detectVideo(video: HTMLVideoElement, onResult: (r: VideoResult) => void,
-    options?: VideoOptions): VideoLoop;
-}
-/** Anything `detect` reads pixels from. */
-export type ImageSource = HTMLImageElement | HTMLVideoElement | HTMLCanvasElement | ImageBitmap
-  | ImageData | OffscreenCanvas | VideoFrame
-  | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
-/** A released official checkpoint, as the official READMEs report it (null: not given). The
- *  browser reads `.vidt` and safetensors: convert the `.pth` at `url` with `vidt export`. */
-export interface OfficialModel {
-  name: string; release: string; file: string; url: string;
-  variant: "ViDT" | "ViDT+"; backbone: string; epochs: number;
-  ap: number; ap50: number | null; ap75: number | null; params: string;
-  fps: number | null; fps_gpu: string | null; masks: boolean | null; mask_ap: number | null;
-  det_tokens: number | null; dec_layers: number | null; epff: boolean | null; source: string;
-}
+import type {
+  Detection, DetectOptions, ImageSource, LoadOptions, Memory, OfficialModel,
+} from "./index.js";
+export type {
+  Detection, DetectOptions, ImageSource, LoadOptions, Memory, OfficialModel,
+} from "./index.js";
 "#;
 
 /// Every official checkpoint (the CLI's `vidt models --json`, plus each one's download URL).
@@ -162,6 +87,8 @@ struct State {
     engine: RefCell<Option<Rc<Engine>>>,
     /// Where it runs (or ran, once disposed).
     backend: Cell<PageBackend>,
+    /// Why `backend: "auto"` (or a rebuild after a device loss) runs on the CPU.
+    fallback_reason: RefCell<Option<String>>,
     /// On WebGPU, the model file, to rebuild the model after a device loss.
     bytes: Option<Vec<u8>>,
     name: String,
@@ -228,16 +155,42 @@ impl State {
     async fn rebuild_engine(self: Rc<Self>) -> Result<(), JsError> {
         let bytes = self.bytes.as_deref().unwrap_or_default();
         let loaded = LoadedModel::from_bytes(bytes, &self.name).map_err(js_error)?;
-        let engine = Engine::build(&loaded, PageBackend::best().await)
-            .await
-            .map_err(js_error)?;
+        let (backend, reason) = PageBackend::best().await;
+        let engine = Engine::build(&loaded, backend).await.map_err(js_error)?;
         let mut slot = self.engine.borrow_mut();
         // Disposed meanwhile: stays disposed.
         if slot.is_some() {
             self.listen(&engine);
             self.backend.set(engine.backend());
+            *self.fallback_reason.borrow_mut() = reason;
             *slot = Some(Rc::new(engine));
         }
+        Ok(())
+    }
+}
+
+/// What an aborted `fromUrl` rejects with (as `fetch` does: an `AbortError`).
+fn abort_error() -> JsValue {
+    let e = js_sys::Error::new("the model load was aborted");
+    e.set_name("AbortError");
+    e.into()
+}
+
+fn check_signal(signal: &JsValue) -> Result<(), JsError> {
+    if signal.is_undefined() || signal.is_instance_of::<web_sys::AbortSignal>() {
+        still_wanted(signal)
+    } else {
+        Err(JsError::new(
+            "bad load options: signal must be an AbortSignal",
+        ))
+    }
+}
+
+/// An error once `signal` has aborted (`fromUrl` then rejects with [`abort_error`]).
+fn still_wanted(signal: &JsValue) -> Result<(), JsError> {
+    if get(signal, "aborted").is_truthy() {
+        Err(JsError::new("aborted"))
+    } else {
         Ok(())
     }
 }
@@ -267,53 +220,98 @@ pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
 
 #[wasm_bindgen(js_class = Detector)]
 impl WebDetector {
-    /// A detector from a `.vidt` model file or a safetensors checkpoint already in memory.
+    /// A detector from a `.pth` checkpoint (PyTorch 1.6+, as released), a `.vidt` model file or
+    /// a safetensors checkpoint already in memory.
     #[wasm_bindgen(js_name = fromBytes)]
     pub async fn from_bytes(
         bytes: Uint8Array,
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
-    ) -> Result<WebDetector, JsError> {
-        check_load_options(&options)?;
-        if !get(&options, "cache").is_undefined() {
-            return Err(JsError::new(
-                "the cache option is for fromUrl (fromBytes has nothing to download)",
-            ));
+    ) -> Result<WebDetector, JsValue> {
+        let signal = get(&options, "signal");
+        let load = async {
+            check_load_options(&options)?;
+            if !get(&options, "cache").is_undefined() {
+                return Err(JsError::new(
+                    "the cache option is for fromUrl (fromBytes has nothing to download)",
+                ));
+            }
+            check_signal(&signal)?;
+            let bytes = bytes.to_vec();
+            let loaded = LoadedModel::from_bytes(&bytes, "model bytes").map_err(js_error)?;
+            still_wanted(&signal)?;
+            Self::build(bytes, loaded, "model bytes", &options).await
+        };
+        match load.await {
+            Err(_) if get(&signal, "aborted").is_truthy() => Err(abort_error()),
+            r => r.map_err(JsValue::from),
         }
-        let bytes = bytes.to_vec();
-        let loaded = LoadedModel::from_bytes(&bytes, "model bytes").map_err(js_error)?;
-        Self::build(bytes, loaded, "model bytes", &options).await
     }
 
-    /// Downloads a model (streamed, reporting progress to `options.onProgress`) and builds it.
+    /// Downloads a model (streamed, reporting progress to `options.onProgress`) and builds it;
+    /// with `options.cache`, a cached copy is revalidated with the server first and used as is
+    /// when the server cannot be reached. `options.signal` aborts it (an `AbortError`).
     #[wasm_bindgen(js_name = fromUrl)]
     pub async fn from_url(
         url: String,
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
+    ) -> Result<WebDetector, JsValue> {
+        let signal = get(&options, "signal");
+        match Self::load_url(&url, &options, &signal).await {
+            Err(_) if get(&signal, "aborted").is_truthy() => Err(abort_error()),
+            r => r.map_err(JsValue::from),
+        }
+    }
+
+    async fn load_url(
+        url: &str,
+        options: &JsValue,
+        signal: &JsValue,
     ) -> Result<WebDetector, JsError> {
-        check_load_options(&options)?;
-        let cache = match cache_name(&options)? {
+        check_load_options(options)?;
+        check_signal(signal)?;
+        let progress = get(options, "onProgress");
+        let cache = match cache_name(options)? {
             Some(name) => ModelCache::open(&name).await,
             None => None,
         };
-        if let Some(c) = &cache {
-            if let Some(bytes) = c.get(&url).await {
-                match LoadedModel::from_bytes(&bytes, &url) {
-                    Ok(loaded) => return Self::build(bytes, loaded, &url, &options).await,
-                    Err(e) => {
-                        console_warn(&format!("vidt: the cached {url} is bad ({e}): downloading"));
-                        c.delete(&url).await;
-                    }
+        let cached = match &cache {
+            Some(c) => c.get(url).await,
+            None => None,
+        };
+        if let (Some(c), Some(cached)) = (&cache, cached) {
+            let file = match download::revalidate(url, &cached, &progress, signal).await {
+                Ok(Revalidated::Unchanged) => cached,
+                Ok(Revalidated::Changed(f)) => f,
+                Err(e) => {
+                    still_wanted(signal)?;
+                    console_warn(&format!(
+                        "vidt: cannot ask the server whether {url} changed ({e}): using the \
+                         cached copy"
+                    ));
+                    cached
+                }
+            };
+            match LoadedModel::from_bytes(&file.bytes, url) {
+                Ok(loaded) => {
+                    c.put(url, &file).await;
+                    still_wanted(signal)?;
+                    return Self::build(file.bytes, loaded, url, options).await;
+                }
+                Err(e) => {
+                    console_warn(&format!("vidt: the cached {url} is bad ({e}): downloading"));
+                    c.delete(url).await;
                 }
             }
         }
-        let bytes = download::download(&url, &get(&options, "onProgress"))
+        let file = download::download(url, &progress, signal)
             .await
             .map_err(|e| JsError::new(&format!("cannot download the model from {url}: {e}")))?;
-        let loaded = LoadedModel::from_bytes(&bytes, &url).map_err(js_error)?;
+        let loaded = LoadedModel::from_bytes(&file.bytes, url).map_err(js_error)?;
         if let Some(c) = &cache {
-            c.put(&url, &bytes).await;
+            c.put(url, &file).await;
         }
-        Self::build(bytes, loaded, &url, &options).await
+        still_wanted(signal)?;
+        Self::build(file.bytes, loaded, url, options).await
     }
 
     async fn build(
@@ -322,7 +320,7 @@ impl WebDetector {
         name: &str,
         options: &JsValue,
     ) -> Result<WebDetector, JsError> {
-        let backend = choose_backend(options).await?;
+        let (backend, fallback_reason) = choose_backend(options).await?;
         let engine = Engine::build(&loaded, backend).await.map_err(js_error)?;
         let (input_size, defaults) = engine.defaults();
         let id = NEXT_ID.get();
@@ -330,6 +328,7 @@ impl WebDetector {
         let state = State {
             id,
             backend: Cell::new(engine.backend()),
+            fallback_reason: RefCell::new(fallback_reason),
             // Only WebGPU can lose its device; the CPU never needs the file again.
             bytes: (backend == PageBackend::WebGpu).then_some(bytes),
             name: name.into(),
@@ -369,6 +368,13 @@ impl WebDetector {
         self.state.backend.get().name().into()
     }
 
+    /// Why `backend: "auto"` runs on the CPU (no WebGPU, no adapter, `requestDevice` refused,
+    /// a limit missing; also after a device loss with no adapter left); `undefined` otherwise.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.state.fallback_reason.borrow().clone()
+    }
+
     /// Class names by label id.
     #[wasm_bindgen(getter)]
     pub fn classes(&self) -> Vec<String> {
@@ -405,9 +411,10 @@ impl WebDetector {
         let prepared = self.state.engine().and_then(|_| {
             let o = detect_options(
                 &options,
-                self.defaults,
+                self.defaults.clone(),
                 self.decoder_layers,
                 self.input_size,
+                &self.classes,
             )?;
             Ok((o, source::pixels(&source)?))
         });
@@ -450,9 +457,7 @@ impl WebDetector {
     }
 
     /// Memory figures for leak checks: the wasm heap and, on WebGPU, burn's device memory.
-    #[wasm_bindgen(
-        unchecked_return_type = "{ wasmBytes: number; gpuBytesInUse: number; gpuBytesReserved: number }"
-    )]
+    #[wasm_bindgen(unchecked_return_type = "Memory")]
     pub fn memory(&self) -> Result<JsValue, JsError> {
         let wasm = wasm_bindgen::memory()
             .dyn_into::<js_sys::WebAssembly::Memory>()

@@ -41,19 +41,20 @@ pub(super) fn check_load_options(options: &JsValue) -> Result<(), JsError> {
     }
     check_keys(
         options,
-        &["backend", "onProgress", "cache", "onDeviceLost"],
+        &["backend", "onProgress", "cache", "onDeviceLost", "signal"],
         "load",
     )
 }
 
-/// `detect`'s options over `defaults` (the model's), with the model's decoder layers and default
-/// input size; returns them and the (shorter side, longer side at most) to resize to. The values
+/// `detect`'s options over `defaults` (the model's), with the model's decoder layers, default
+/// input size and class names; returns them and the (shorter side, longer side at most) to resize to. The values
 /// are checked by [`DetectRequest::resolve`], as the CLI's.
 pub(super) fn detect_options(
     options: &JsValue,
     defaults: DetectOptions,
     decoder_layers: usize,
     input_size: usize,
+    classes: &[String],
 ) -> Result<(DetectOptions, (usize, usize)), JsError> {
     let request: DetectRequest = if options.is_undefined() || options.is_null() {
         DetectRequest::default()
@@ -67,6 +68,7 @@ pub(super) fn detect_options(
                 "inputSize",
                 "maxSize",
                 "nmsIou",
+                "labels",
             ],
             "detect",
         )?;
@@ -74,7 +76,7 @@ pub(super) fn detect_options(
             .map_err(|e| JsError::new(&format!("bad detect options: {e}")))?
     };
     let r = request
-        .resolve(defaults, decoder_layers, input_size)
+        .resolve(defaults, decoder_layers, input_size, classes)
         .map_err(|e| JsError::new(&e.to_string()))?;
     Ok((r.options, r.sizes))
 }

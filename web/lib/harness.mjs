@@ -27,9 +27,13 @@ const TYPES = {
 
 /** Serves `root` on 127.0.0.1 (a secure context, as WebGPU needs). `extra` maps URL paths
  *  (like "/files/model.vidt") to absolute file paths outside the root. `requests` lists the
- *  paths asked for, in order (tests count downloads with it). */
-export async function serve({ root = ROOT, port = 0, extra = {}, log = false } = {}) {
+ *  paths asked for, in order, and `bodies` those answered with the whole file (a 200 to a GET:
+ *  tests count downloads with it; a 304 or a HEAD is not one). Files carry an ETag and a
+ *  Last-Modified, and a conditional GET that matches gets a 304, as from a real server.
+ *  `headers` are added to every answer (e.g. CORS, to serve as another origin's CDN). */
+export async function serve({ root = ROOT, port = 0, extra = {}, log = false, headers = {} } = {}) {
   const requests = [];
+  const bodies = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
     let p = decodeURIComponent(url.pathname);
@@ -45,17 +49,30 @@ export async function serve({ root = ROOT, port = 0, extra = {}, log = false } =
         if (log) console.error(`404 ${p}`);
         return void res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${p}`);
       }
+      const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+      const validators = { etag, "last-modified": st.mtime.toUTCString() };
+      const since = Date.parse(req.headers["if-modified-since"] ?? "");
+      const unchanged = req.headers["if-none-match"] !== undefined
+        ? req.headers["if-none-match"] === etag
+        : Math.floor(st.mtimeMs / 1000) <= since / 1000;
+      if (req.method === "GET" && unchanged) {
+        return void res.writeHead(304, { "cache-control": "no-store", ...validators, ...headers }).end();
+      }
       res.writeHead(200, {
         "content-type": TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
         "content-length": st.size,
         "cache-control": "no-store",
+        ...validators,
+        ...headers,
       });
+      if (req.method === "HEAD") return void res.end();
+      bodies.push(p);
       fs.createReadStream(file).pipe(res);
     });
   });
   await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  return { origin, requests, close: () => new Promise((ok) => server.close(ok)) };
+  return { origin, requests, bodies, close: () => new Promise((ok) => server.close(ok)) };
 }
 
 /** Headless Chromium (`CHROMIUM`, else /usr/bin/chromium). `webgpu: false` leaves WebGPU

@@ -21,11 +21,15 @@ before(async () => {
   model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(dir, "m.vidt"));
   plus = exportModel(fixture("vidt_plus_nano_perturbed_f16.safetensors"), path.join(dir, "plus.vidt"),
     { dtype: "f16" });
+  // The official checkpoint cut in half: a truncated download.
+  const pth = fs.readFileSync(fixture("vidt_nano_perturbed.pth"));
+  fs.writeFileSync(path.join(dir, "cut.pth"), pth.subarray(0, pth.length >> 1));
   server = await serve({
     extra: {
       "/files/model.vidt": model,
       "/files/plus.vidt": plus,
       "/files/model.pth": fixture("vidt_nano_perturbed.pth"),
+      "/files/cut.pth": path.join(dir, "cut.pth"),
       "/files/garbage.vidt": fixture("fixtures.json"),
       "/files/demo.vidt": path.join(ROOT, "models/demo.vidt"),
     },
@@ -183,7 +187,9 @@ test("bad input rejects with an Error that says what is wrong", async () => {
   const cases = [
     ["return vidt.Detector.fromBytes(new Uint8Array([1, 2, 3]))", /model bytes/],
     ["return vidt.Detector.fromUrl('/files/garbage.vidt')", /garbage\.vidt/],
-    ["return vidt.Detector.fromUrl('/files/model.pth')", /vidt export/],
+    ["return vidt.Detector.fromUrl('/files/cut.pth')", /cut\.pth: not a readable checkpoint \(a PyTorch zip whose directory cannot be read .*is the file truncated\?\)/],
+    ["return vidt.Detector.fromBytes(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0]))", /model bytes: not a readable checkpoint \(a PyTorch zip whose directory cannot be read/],
+    ["return vidt.Detector.fromUrl('/files/model.vidt', { signal: 3 })", /signal must be an AbortSignal/],
     ["return vidt.Detector.fromUrl('/files/missing.vidt')", /HTTP 404/],
     ["return vidt.Detector.fromUrl('/files/model.vidt', { backend: 'tpu' })", /unknown backend `tpu`/],
     ["return vidt.Detector.fromUrl('/files/model.vidt', { onprogress: 1 })", /unknown load option `onprogress`/],
@@ -203,6 +209,8 @@ test("bad input rejects with an Error that says what is wrong", async () => {
     [`${img} return d.detect(i, { topK: 0 })`, /bad detect options: top-k 0 is not a positive integer/],
     [`${img} return d.detect(i, { inputSize: 5000 })`, /bad detect options: input size 5000 is not an integer in 32..=2048/],
     [`${img} return d.detect(i, { inputSize: 320, maxSize: 100 })`, /bad detect options: max size 100 is not an integer in input size \(320\)..=4096/],
+    [`${img} return d.detect(i, { labels: ["person", "unicorn"] })`, /bad detect options: no class is named `unicorn` \(the model's classes: person, bicycle,/],
+    [`${img} return d.detect(i, { labels: [91] })`, /bad detect options: label id 91 is not an integer in 0..91/],
     [`${img} return d.detect(i, { treshold: 0.5 })`, /unknown detect option `treshold`/],
     ["return d.detect(new Image())", /no pixels yet/],
     ["return d.detect(42)", /detect needs an image/],
@@ -222,6 +230,80 @@ test("bad input rejects with an Error that says what is wrong", async () => {
     return dets.length;
   });
   assert.equal(n, 3);
+});
+
+test("the official .pth as released: the same detections as its .vidt export, plain and in a worker", async () => {
+  const r = await page.evaluate(async () => {
+    const img = new Image();
+    img.src = "/examples/sample.png";
+    await img.decode();
+    const opts = { threshold: 0, topK: 20, inputSize: 96 };
+    const out = {};
+    for (const [name, url, worker] of [["vidt", "/files/model.vidt", false], ["pth", "/files/model.pth", false],
+      ["pthWorker", "/files/model.pth", true]]) {
+      const d = await vidt.Detector.fromUrl(url, { backend: "cpu", worker });
+      out[name] = await d.detect(img, opts);
+      out[name + "Classes"] = d.classes.length;
+      d.dispose();
+    }
+    const bytes = new Uint8Array(await (await fetch("/files/model.pth")).arrayBuffer());
+    const d = await vidt.Detector.fromBytes(bytes, { backend: "cpu" });
+    out.pthBytes = await d.detect(img, opts);
+    d.dispose();
+    return out;
+  });
+  assert.equal(r.vidt.length, 20);
+  assert.equal(r.pthClasses, r.vidtClasses);
+  assert.deepEqual(r.pth, r.vidt, ".pth by URL = its .vidt export (the same f32 weights)");
+  assert.deepEqual(r.pthWorker, r.vidt, ".pth in a worker");
+  assert.deepEqual(r.pthBytes, r.vidt, ".pth by fromBytes");
+});
+
+test("labels keeps only those classes, chosen before the top-k (as the CLI's --labels)", async () => {
+  const r = await page.evaluate(async () => {
+    const d = await vidt.Detector.fromUrl("/files/model.vidt", { backend: "cpu" });
+    const img = new Image();
+    img.src = "/examples/sample.png";
+    await img.decode();
+    const opts = { threshold: 0, inputSize: 96 };
+    const all = await d.detect(img, { ...opts, topK: 100 * 91 });
+    const kept = await d.detect(img, { ...opts, topK: 10, labels: ["cat", 18] });
+    const classes = d.classes;
+    d.dispose();
+    return { all, kept, cat: classes.indexOf("cat"), dog: classes[18] };
+  });
+  const want = r.all.filter((x) => x.labelId === r.cat || x.labelId === 18).slice(0, 10);
+  assert.equal(r.kept.length, 10);
+  assert.deepEqual(r.kept, want, "the first 10 of every cat and dog detection");
+  assert.ok(r.kept.every((x) => x.label === "cat" || x.label === r.dog), "only cats and dogs");
+});
+
+test("signal aborts fromUrl with an AbortError; an aborted one rejects at once", async () => {
+  const r = await page.evaluate(async () => {
+    const out = [];
+    const c = new AbortController();
+    c.abort();
+    for (const [url, signal] of [["/files/model.pth", c.signal], ["/files/model.pth", "abort in onProgress"]]) {
+      const c2 = new AbortController();
+      try {
+        await vidt.Detector.fromUrl(url, {
+          backend: "cpu",
+          signal: typeof signal === "string" ? c2.signal : signal,
+          onProgress: () => c2.abort(),
+        });
+        out.push("loaded");
+      } catch (e) {
+        out.push(`${e.name}: ${e.message}`);
+      }
+    }
+    // Not aborted: it loads.
+    const d = await vidt.Detector.fromUrl("/files/model.vidt", { backend: "cpu", signal: new AbortController().signal });
+    out.push(d.preset);
+    d.dispose();
+    return out;
+  });
+  assert.deepEqual(r.slice(0, 2), ["AbortError: the model load was aborted", "AbortError: the model load was aborted"]);
+  assert.equal(r[2], "swin_nano");
 });
 
 test("boxes are in the source's pixels and decoderLayers changes the output", async () => {

@@ -1,14 +1,25 @@
 // `fromUrl(url, { cache: true })`: the model is kept in the Cache API across page loads, so a
-// second load downloads nothing (counted in the test server) and reports no progress; a
-// corrupt cached copy is caught by the model file's checksum, deleted and downloaded again.
+// second load downloads nothing (counted in the test server: it answers the revalidation with
+// a 304) and reports no progress; a corrupt cached copy is caught by the model file's checksum,
+// deleted and downloaded again; a model replaced on the server is downloaded again; offline,
+// the cached copy is used.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, openPage, fixtureModel, openHarness } from "../lib/harness.mjs";
+import fs from "node:fs";
+import path from "node:path";
+import { serve, launch, openPage, fixtureModel, openHarness, scratch } from "../lib/harness.mjs";
 
 let server, browser;
+// Two different models, and the file the server serves at /files/changing.vidt.
+const modelA = fixtureModel("cache", { dtype: "f16" });
+const modelB = fixtureModel("cache-b", { dtype: "f16", decLayers: 3 });
+const changing = path.join(scratch("cache-changing"), "served.vidt");
 
 before(async () => {
-  server = await serve({ extra: { "/files/model.vidt": fixtureModel("cache", { dtype: "f16" }) } });
+  fs.copyFileSync(modelA, changing);
+  server = await serve({
+    extra: { "/files/model.vidt": modelA, "/files/b.vidt": modelB, "/files/changing.vidt": changing },
+  });
   browser = await launch();
 });
 after(async () => {
@@ -16,16 +27,19 @@ after(async () => {
   await server?.close();
 });
 
-const downloads = () => server.requests.filter((p) => p === "/files/model.vidt").length;
+const downloads = (p = "/files/model.vidt") => server.bodies.filter((b) => b === p).length;
 
 /** Loads the model in a new page of `context` (CPU: the cache is the same on every backend)
  *  and detects once; returns the progress calls and the detections. */
-async function load(context, options) {
+async function load(context, options, { url = "/files/model.vidt", offline = false } = {}) {
   const page = await openHarness(context, server);
+  const warnings = [];
+  page.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+  if (offline) await context.setOffline(true);
   try {
-    return await page.evaluate(async (options) => {
+    return await page.evaluate(async ([url, options]) => {
       const progress = [];
-      const det = await vidt.Detector.fromUrl("/files/model.vidt", {
+      const det = await vidt.Detector.fromUrl(url, {
         backend: "cpu",
         onProgress: (loaded, total) => progress.push([loaded, total]),
         ...options,
@@ -36,8 +50,9 @@ async function load(context, options) {
       const cache = await caches.open(options.cache === true ? "vidt-models" : options.cache);
       const keys = (await cache.keys()).map((r) => new URL(r.url).pathname);
       return { progress: progress.length, dets, keys };
-    }, options);
+    }, [url, options]).then((r) => ({ ...r, warnings }));
   } finally {
+    if (offline) await context.setOffline(false);
     await page.close();
   }
 }
@@ -78,6 +93,38 @@ test("cache: the second page load downloads nothing; a corrupt entry is fetched 
     await load(context, { cache: false });
     assert.equal(downloads(), 4, "cache: false downloads");
     console.log(`cache: ${downloads()} downloads for 6 page loads (${server.requests.length} requests in all)`);
+  } finally {
+    await context.close();
+  }
+});
+
+test("cache: a model replaced on the server is downloaded again; offline, the cached one is used", async () => {
+  const context = await browser.newContext();
+  const url = "/files/changing.vidt";
+  try {
+    const a = await load(context, { cache: true }, { url });
+    const b = await load(context, {}, { url: "/files/b.vidt" });
+    assert.notDeepEqual(a.dets, b.dets, "the two models detect differently");
+    assert.equal(downloads(url), 1);
+    const again = await load(context, { cache: true }, { url });
+    assert.equal(downloads(url), 1, "unchanged on the server: not downloaded again (a 304)");
+    assert.deepEqual(again.dets, a.dets);
+
+    // The server's file replaced (a new ETag and length): the next page load takes the new one.
+    fs.copyFileSync(modelB, changing);
+    const changed = await load(context, { cache: true }, { url });
+    assert.equal(downloads(url), 2, "changed on the server: downloaded again");
+    assert.ok(changed.progress > 0);
+    assert.deepEqual(changed.dets, b.dets, "and the new model detects");
+    const kept = await load(context, { cache: true }, { url });
+    assert.equal(downloads(url), 2, "the new copy replaced the old in the cache");
+    assert.deepEqual(kept.dets, b.dets);
+
+    // Offline (the server unreachable): the cached copy, with a warning saying why.
+    const offline = await load(context, { cache: true }, { url, offline: true });
+    assert.deepEqual(offline.dets, b.dets, "offline: the cached model");
+    assert.ok(offline.warnings.some((w) => w.includes("using the cached copy")), offline.warnings.join("\n"));
+    assert.equal(downloads(url), 2);
   } finally {
     await context.close();
   }

@@ -52,8 +52,10 @@ test("device loss: rebuilt on a new device, then on the CPU when no adapter is l
     navigator.gpu.requestAdapter = async () => null;
     devices[devices.length - 1].destroy();
     await waitLost(2);
+    out.reasons = [det.fallbackReason ?? null];
     out.afterSecondLoss = await det.detect(img, opts);
     out.backends.push(det.backend);
+    out.reasons.push(det.fallbackReason);
     out.devices.push(devices.length);
     out.lost = lost;
     det.dispose();
@@ -63,6 +65,8 @@ test("device loss: rebuilt on a new device, then on the CPU when no adapter is l
   assert.deepEqual(r.backends, ["webgpu", "webgpu", "webgpu", "cpu"],
     "WebGPU, still WebGPU after the loss (rebuilt), the CPU once no adapter is left");
   assert.deepEqual(r.devices, [1, 2, 2], "one new device after the first loss, none after the second");
+  assert.equal(r.reasons[0], null, "no fallback while on WebGPU");
+  assert.match(r.reasons[1], /requestAdapter\(\) gave no adapter/, "the fallback says why");
   assert.equal(r.lost.length, 2, "onDeviceLost called once per loss");
   for (const l of r.lost) assert.equal(l.reason, "destroyed");
   assert.ok(r.gpu > 0, "the rebuilt model lives on the new device");
