@@ -8,27 +8,78 @@ export { init as default, initSync };
 
 const direct = { fromUrl: Detector.fromUrl, fromBytes: Detector.fromBytes };
 
-/** Load options without `worker` (the wasm side refuses names it does not know). */
-function withoutWorker(options) {
+/** The options only this file reads (the wasm side refuses names it does not know). */
+const JS_OPTIONS = ["worker", "wasmUrl", "workerUrl"];
+
+/** `options` without the names in `drop`. */
+function without(options, drop) {
   if (options === undefined || options === null || typeof options !== "object") return options;
-  const { worker, ...rest } = options;
+  const rest = { ...options };
+  for (const k of drop) delete rest[k];
   return rest;
 }
 
-Detector.fromUrl = function fromUrl(url, options) {
+/** A URL (string or URL) resolved against the page, as a string (a URL cannot be posted). */
+function absolute(url) {
+  return typeof url === "string" || url instanceof URL
+    ? new URL(url, globalThis.location?.href).href : url;
+}
+
+/** wasm-bindgen's init on first use: once per page, and a no-op after the user's own `init()`
+ *  (whose path then wins). */
+function ready(options) {
+  const wasmUrl = options?.wasmUrl;
+  return init(wasmUrl === undefined ? undefined : { module_or_path: wasmUrl });
+}
+
+Detector.fromUrl = async function fromUrl(url, options) {
   if (options?.worker) {
     // Resolved here: in the worker a relative URL would be relative to worker.js.
-    const abs = typeof url === "string" || url instanceof URL
-      ? new URL(url, globalThis.location?.href).href : url;
-    return WorkerDetector.load("fromUrl", abs, withoutWorker(options), String(url));
+    return WorkerDetector.load("fromUrl", absolute(url), options, String(url));
   }
-  return direct.fromUrl.call(Detector, url, withoutWorker(options));
+  await ready(options);
+  // wasm-bindgen takes a string; a URL object is as good.
+  return direct.fromUrl.call(Detector, url instanceof URL ? url.href : url, without(options, JS_OPTIONS));
 };
 
-Detector.fromBytes = function fromBytes(bytes, options) {
-  if (options?.worker) return WorkerDetector.load("fromBytes", bytes, withoutWorker(options));
-  return direct.fromBytes.call(Detector, bytes, withoutWorker(options));
+Detector.fromBytes = async function fromBytes(bytes, options) {
+  if (options?.worker) return WorkerDetector.load("fromBytes", bytes, options);
+  await ready(options);
+  return direct.fromBytes.call(Detector, bytes, without(options, JS_OPTIONS));
 };
+
+/** The Error a load aborted through its `signal` rejects with. */
+function abortError() {
+  const e = new Error("the model load was aborted");
+  e.name = "AbortError";
+  return e;
+}
+
+/** The worker: `workerUrl`, else this package's worker.js. A module worker must be
+ *  same-origin: a worker.js on another origin (a CDN) is imported by a same-origin blob:
+ *  module instead, which needs CORS there (as any cross-origin module does). */
+function startWorker(workerUrl) {
+  if (workerUrl === undefined) {
+    try {
+      // This exact form is what bundlers (Vite, webpack 5) recognise and ship.
+      return [new Worker(new URL("./worker.js", import.meta.url), { type: "module" })];
+    } catch (e) {
+      // This package imported from another origin (a CDN): its worker.js cannot be a
+      // module worker of this page as it is.
+      if (e?.name !== "SecurityError") throw e;
+      throw new Error("vidt's worker.js is on another origin than this page: pass its URL as the " +
+        "workerUrl option (it is then started through a same-origin blob: module)");
+    }
+  }
+  const href = absolute(workerUrl);
+  const origin = globalThis.location?.origin;
+  if (origin === undefined || origin === "null" || new URL(href).origin === origin) {
+    return [new Worker(href, { type: "module" })];
+  }
+  const module = new Blob([`import ${JSON.stringify(href)};\n`], { type: "text/javascript" });
+  const blob = URL.createObjectURL(module);
+  return [new Worker(blob, { type: "module" }), blob];
+}
 
 const CALLBACKS = ["onProgress", "onDeviceLost"];
 
@@ -54,25 +105,37 @@ class WorkerDetector {
   }
 
   static async load(kind, arg, options, shown) {
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    // An AbortSignal cannot be posted: the page watches it and terminates the worker.
+    const { signal, wasmUrl, workerUrl } = options;
+    if (signal?.aborted) throw abortError();
     const callbacks = {};
-    let opts = options;
-    if (options && typeof options === "object") {
-      // Functions cannot cross to the worker: it calls back through messages instead.
-      opts = { ...options };
-      for (const k of CALLBACKS) {
-        if (typeof opts[k] === "function") {
-          callbacks[k] = opts[k];
-          opts[k] = true;
-        }
+    // Functions cannot cross to the worker: it calls back through messages instead.
+    const opts = without(options, [...JS_OPTIONS, "signal"]);
+    for (const k of CALLBACKS) {
+      if (typeof opts[k] === "function") {
+        callbacks[k] = opts[k];
+        opts[k] = true;
       }
     }
+    const [worker, blob] = startWorker(workerUrl);
     const det = new WorkerDetector(worker, callbacks);
+    let onAbort;
     try {
-      det.#info = await det.#call("load", { kind, arg, options: opts, shown });
+      const loaded = det.#call("load", { kind, arg, options: opts, shown,
+        wasmUrl: wasmUrl === undefined ? undefined : absolute(wasmUrl) });
+      const aborted = new Promise((_, reject) => {
+        onAbort = () => reject(abortError());
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+      det.#info = await (signal ? Promise.race([loaded, aborted]) : loaded);
     } catch (e) {
+      det.#disposed = true;
+      det.#pending.clear();
       worker.terminate();
       throw e;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      if (blob) URL.revokeObjectURL(blob);
     }
     return det;
   }
@@ -83,7 +146,10 @@ class WorkerDetector {
     const p = this.#pending.get(msg.id);
     if (!p) return;
     this.#pending.delete(msg.id);
-    if (msg.backend && this.#info) this.#info.backend = msg.backend;
+    if (msg.backend && this.#info) {
+      this.#info.backend = msg.backend;
+      this.#info.fallbackReason = msg.fallbackReason;
+    }
     if (msg.ok) p.resolve(msg.value);
     else p.reject(new Error(msg.error));
   }
@@ -111,6 +177,7 @@ class WorkerDetector {
   get threshold() { return this.#info.threshold; }
   get nmsIou() { return this.#info.nmsIou ?? undefined; }
   get backend() { return this.#info.backend; }
+  get fallbackReason() { return this.#info.fallbackReason ?? undefined; }
   get classes() { return [...this.#info.classes]; }
   get inputSize() { return this.#info.inputSize; }
   get decoderLayers() { return this.#info.decoderLayers; }

@@ -1,8 +1,8 @@
 // The module worker behind `{ worker: true }` (see index.js): one Detector per worker, driven
-// by messages { id, op, ... } and answering { id, ok, value | error, backend }.
+// by messages { id, op, ... } and answering { id, ok, value | error, backend, fallbackReason }.
+// The wasm is initialised by the first `load` (from its `wasmUrl`, if the page gave one).
 import init, { Detector } from "./vidt.js";
 
-const ready = init();
 let detector = null;
 
 const reply = (msg, transfer) => self.postMessage(msg, transfer ?? []);
@@ -12,6 +12,7 @@ const info = (d) => ({
   threshold: d.threshold,
   nmsIou: d.nmsIou,
   backend: d.backend,
+  fallbackReason: d.fallbackReason,
   classes: d.classes,
   inputSize: d.inputSize,
   decoderLayers: d.decoderLayers,
@@ -19,10 +20,11 @@ const info = (d) => ({
 });
 
 async function run(msg) {
-  await ready;
   switch (msg.op) {
     case "load": {
-      const { kind, arg } = msg;
+      const { kind, arg, wasmUrl } = msg;
+      // The page's `wasmUrl` (resolved there), else vidt_bg.wasm beside vidt.js.
+      await init(wasmUrl === undefined ? undefined : { module_or_path: wasmUrl });
       let options = msg.options;
       if (options && typeof options === "object") {
         options = { ...options };
@@ -64,8 +66,10 @@ self.onmessage = async ({ data: msg }) => {
   try {
     const value = await run(msg);
     const transfer = value instanceof Uint8Array ? [value.buffer] : [];
-    reply({ id: msg.id, ok: true, value, backend: detector?.backend }, transfer);
+    reply({ id: msg.id, ok: true, value, backend: detector?.backend,
+      fallbackReason: detector?.fallbackReason }, transfer);
   } catch (e) {
-    reply({ id: msg.id, ok: false, error: e?.message ?? String(e), backend: detector?.backend });
+    reply({ id: msg.id, ok: false, error: e?.message ?? String(e), backend: detector?.backend,
+      fallbackReason: detector?.fallbackReason });
   }
 };

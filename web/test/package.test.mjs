@@ -14,7 +14,8 @@ test("npm package: installs from a tarball and its README example runs", async (
   }).trim().split("\n").pop();
   const tarball = path.join(dir, packed);
   const listing = execFileSync("tar", ["tzf", tarball], { encoding: "utf8" });
-  for (const f of ["index.js", "worker.js", "vidt.js", "vidt.d.ts", "vidt_bg.wasm", "README.md", "package.json"]) {
+  for (const f of ["index.js", "index.d.ts", "worker.js", "vidt.js", "vidt.d.ts", "vidt_bg.wasm", "README.md",
+    "package.json"]) {
     assert.match(listing, new RegExp(`package/${f.replace(".", "\\.")}\\n`), `tarball has ${f}`);
   }
   const project = path.join(dir, "app");
@@ -25,11 +26,12 @@ test("npm package: installs from a tarball and its README example runs", async (
     stdio: "ignore",
   });
   assert.ok(fs.existsSync(path.join(project, "node_modules/vidt/vidt_bg.wasm")));
-  // The typings name the API the README documents.
-  const dts = fs.readFileSync(path.join(project, "node_modules/vidt/vidt.d.ts"), "utf8");
+  // The entry's typings (index.d.ts) name the API the README documents; types.test.mjs
+  // compiles the README's example and every method against them.
+  const dts = fs.readFileSync(path.join(project, "node_modules/vidt/index.d.ts"), "utf8");
   for (const name of ["class Detector", "fromUrl", "fromBytes", "detect(", "dispose(", "interface Detection",
     "detectVideo(", "worker?: boolean", "cache?: boolean | string", "onDeviceLost?:", "maxSize?: number"]) {
-    assert.ok(dts.includes(name), `vidt.d.ts declares ${name}`);
+    assert.ok(dts.includes(name), `index.d.ts declares ${name}`);
   }
 
   const readme = fs.readFileSync(path.join(ROOT, "pkg/README.md"), "utf8");
