@@ -81,7 +81,7 @@ pub(super) fn read_pth_bytes(bytes: &[u8], name: &str) -> Result<TensorMap> {
     };
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
         bad(format!(
-            "not a readable PyTorch zip ({e}); is the file truncated?"
+            "a PyTorch zip whose directory cannot be read ({e}); is the file truncated?"
         ))
     })?;
     // torch.save puts every entry under one folder named after the file: the one with data.pkl.
