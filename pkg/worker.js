@@ -63,13 +63,13 @@ async function run(msg) {
 }
 
 self.onmessage = async ({ data: msg }) => {
+  // Where the model runs now (a device loss may have moved it), with every answer.
+  const where = () => ({ backend: detector?.backend, fallbackReason: detector?.fallbackReason });
   try {
     const value = await run(msg);
     const transfer = value instanceof Uint8Array ? [value.buffer] : [];
-    reply({ id: msg.id, ok: true, value, backend: detector?.backend,
-      fallbackReason: detector?.fallbackReason }, transfer);
+    reply({ id: msg.id, ok: true, value, ...where() }, transfer);
   } catch (e) {
-    reply({ id: msg.id, ok: false, error: e?.message ?? String(e), backend: detector?.backend,
-      fallbackReason: detector?.fallbackReason });
+    reply({ id: msg.id, ok: false, error: e?.message ?? String(e), ...where() });
   }
 };

@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::download::Fetched;
+use super::download::{Fetched, header};
 use super::{console_warn, get, js_message};
 
 /// The cache named by the `cache` load option: `true` is "vidt-models", a string names its own.
@@ -66,8 +66,7 @@ impl ModelCache {
     pub(super) async fn get(&self, url: &str) -> Option<Fetched> {
         let resp = call(&self.0, "match", &[&url.into()]).await.ok()?;
         let resp = resp.dyn_into::<web_sys::Response>().ok()?;
-        let header = |name: &str| resp.headers().get(name).ok().flatten();
-        let (etag, last_modified) = (header("etag"), header("last-modified"));
+        let (etag, last_modified) = (header(&resp, "etag"), header(&resp, "last-modified"));
         let buf = JsFuture::from(resp.array_buffer().ok()?).await.ok()?;
         Some(Fetched {
             bytes: Uint8Array::new(&buf).to_vec(),
@@ -93,21 +92,17 @@ impl ModelCache {
 }
 
 /// `new Response(bytes, { headers })` with the validators to revalidate it by.
-fn response(file: &Fetched) -> Result<JsValue, JsValue> {
-    let headers = js_sys::Object::new();
+fn response(file: &Fetched) -> Result<web_sys::Response, JsValue> {
+    let headers = web_sys::Headers::new()?;
     for (k, v) in [("etag", &file.etag), ("last-modified", &file.last_modified)] {
         if let Some(v) = v {
-            js_sys::Reflect::set(&headers, &k.into(), &v.into())?;
+            headers.set(k, v)?;
         }
     }
-    let init = js_sys::Object::new();
-    js_sys::Reflect::set(&init, &"headers".into(), &headers)?;
-    let ctor: Function = get(&js_sys::global(), "Response").dyn_into()?;
-    let args: js_sys::Array = [
-        JsValue::from(Uint8Array::from(file.bytes.as_slice())),
-        init.into(),
-    ]
-    .into_iter()
-    .collect();
-    js_sys::Reflect::construct(&ctor, &args)
+    let init = web_sys::ResponseInit::new();
+    init.set_headers(&headers);
+    web_sys::Response::new_with_opt_buffer_source_and_init(
+        Some(&Uint8Array::from(file.bytes.as_slice())),
+        &init,
+    )
 }

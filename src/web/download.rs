@@ -55,7 +55,8 @@ async fn fetch(
         .unchecked_into())
 }
 
-fn header(resp: &web_sys::Response, name: &str) -> Option<String> {
+/// A response header, if the server sent it.
+pub(super) fn header(resp: &web_sys::Response, name: &str) -> Option<String> {
     resp.headers().get(name).ok().flatten()
 }
 

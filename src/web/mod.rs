@@ -169,11 +169,17 @@ impl State {
     }
 }
 
-/// What an aborted `fromUrl` rejects with (as `fetch` does: an `AbortError`).
-fn abort_error() -> JsValue {
-    let e = js_sys::Error::new("the model load was aborted");
-    e.set_name("AbortError");
-    e.into()
+/// A load's result; once `signal` has aborted, whichever step stopped it, the `AbortError`
+/// `fetch` would give.
+fn or_aborted<T>(r: Result<T, JsError>, signal: &JsValue) -> Result<T, JsValue> {
+    match r {
+        Err(_) if get(signal, "aborted").is_truthy() => {
+            let e = js_sys::Error::new("the model load was aborted");
+            e.set_name("AbortError");
+            Err(e.into())
+        }
+        r => r.map_err(JsValue::from),
+    }
 }
 
 fn check_signal(signal: &JsValue) -> Result<(), JsError> {
@@ -186,7 +192,7 @@ fn check_signal(signal: &JsValue) -> Result<(), JsError> {
     }
 }
 
-/// An error once `signal` has aborted (`fromUrl` then rejects with [`abort_error`]).
+/// An error once `signal` has aborted (the load then rejects as [`or_aborted`] says).
 fn still_wanted(signal: &JsValue) -> Result<(), JsError> {
     if get(signal, "aborted").is_truthy() {
         Err(JsError::new("aborted"))
@@ -241,10 +247,7 @@ impl WebDetector {
             still_wanted(&signal)?;
             Self::build(bytes, loaded, "model bytes", &options).await
         };
-        match load.await {
-            Err(_) if get(&signal, "aborted").is_truthy() => Err(abort_error()),
-            r => r.map_err(JsValue::from),
-        }
+        or_aborted(load.await, &signal)
     }
 
     /// Downloads a model (streamed, reporting progress to `options.onProgress`) and builds it;
@@ -256,10 +259,7 @@ impl WebDetector {
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
     ) -> Result<WebDetector, JsValue> {
         let signal = get(&options, "signal");
-        match Self::load_url(&url, &options, &signal).await {
-            Err(_) if get(&signal, "aborted").is_truthy() => Err(abort_error()),
-            r => r.map_err(JsValue::from),
-        }
+        or_aborted(Self::load_url(&url, &options, &signal).await, &signal)
     }
 
     async fn load_url(
@@ -279,23 +279,24 @@ impl WebDetector {
             None => None,
         };
         if let (Some(c), Some(cached)) = (&cache, cached) {
-            let file = match download::revalidate(url, &cached, &progress, signal).await {
-                Ok(Revalidated::Unchanged) => cached,
-                Ok(Revalidated::Changed(f)) => f,
+            match download::revalidate(url, &cached, &progress, signal).await {
+                // A new file on the server: checked and stored as a download is, below.
+                Ok(Revalidated::Changed(file)) => {
+                    return Self::keep_and_build(file, url, Some(c), options, signal).await;
+                }
+                Ok(Revalidated::Unchanged) => {}
                 Err(e) => {
                     still_wanted(signal)?;
                     console_warn(&format!(
                         "vidt: cannot ask the server whether {url} changed ({e}): using the \
                          cached copy"
                     ));
-                    cached
                 }
-            };
-            match LoadedModel::from_bytes(&file.bytes, url) {
+            }
+            match LoadedModel::from_bytes(&cached.bytes, url) {
                 Ok(loaded) => {
-                    c.put(url, &file).await;
                     still_wanted(signal)?;
-                    return Self::build(file.bytes, loaded, url, options).await;
+                    return Self::build(cached.bytes, loaded, url, options).await;
                 }
                 Err(e) => {
                     console_warn(&format!("vidt: the cached {url} is bad ({e}): downloading"));
@@ -306,8 +307,19 @@ impl WebDetector {
         let file = download::download(url, &progress, signal)
             .await
             .map_err(|e| JsError::new(&format!("cannot download the model from {url}: {e}")))?;
+        Self::keep_and_build(file, url, cache.as_ref(), options, signal).await
+    }
+
+    /// A downloaded model file: checked, stored in the cache (if any), built.
+    async fn keep_and_build(
+        file: download::Fetched,
+        url: &str,
+        cache: Option<&ModelCache>,
+        options: &JsValue,
+        signal: &JsValue,
+    ) -> Result<WebDetector, JsError> {
         let loaded = LoadedModel::from_bytes(&file.bytes, url).map_err(js_error)?;
-        if let Some(c) = &cache {
+        if let Some(c) = cache {
             c.put(url, &file).await;
         }
         still_wanted(signal)?;

@@ -47,8 +47,8 @@ pub(super) fn check_load_options(options: &JsValue) -> Result<(), JsError> {
 }
 
 /// `detect`'s options over `defaults` (the model's), with the model's decoder layers, default
-/// input size and class names; returns them and the (shorter side, longer side at most) to resize to. The values
-/// are checked by [`DetectRequest::resolve`], as the CLI's.
+/// input size and class names; returns them and the (shorter side, longer side at most) to
+/// resize to. The values are checked by [`DetectRequest::resolve`], as the CLI's.
 pub(super) fn detect_options(
     options: &JsValue,
     defaults: DetectOptions,
