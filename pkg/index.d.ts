@@ -145,6 +145,9 @@ export interface DetectorBase {
   readonly decoderLayers: number;
   /** The model size (`nano`, `tiny`, ..., `pico`) or `custom`. */
   readonly preset: string;
+  /** How the `.vidt` file stores its tensors (all computed in f32): `"q8"` is int8 linear
+   *  weights, about half of `"f16"`; `undefined` for a checkpoint (`.pth`, safetensors). */
+  readonly dtype: "f32" | "f16" | "bf16" | "q8" | undefined;
   /** Detections in `source`, best first, boxes in the source's pixels. */
   detect(source: ImageSource, options?: DetectOptions): Promise<Detection[]>;
   /** Detects on every frame of a playing `<video>` it can keep up with

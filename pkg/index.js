@@ -182,6 +182,7 @@ class WorkerDetector {
   get inputSize() { return this.#info.inputSize; }
   get decoderLayers() { return this.#info.decoderLayers; }
   get preset() { return this.#info.preset; }
+  get dtype() { return this.#info.dtype; }
 
   async detect(source, options) {
     if (this.#disposed) throw new Error("this Detector has been disposed");

@@ -17,6 +17,7 @@ const info = (d) => ({
   inputSize: d.inputSize,
   decoderLayers: d.decoderLayers,
   preset: d.preset,
+  dtype: d.dtype,
 });
 
 async function run(msg) {

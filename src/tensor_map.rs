@@ -147,6 +147,9 @@ pub enum Dtype {
     F32,
     F16,
     BF16,
+    /// Model files only (`crate::io::q8`): linear weights as int8 with one f32 scale per output
+    /// channel, every other tensor as f16.
+    Q8,
 }
 
 impl Dtype {
@@ -155,15 +158,17 @@ impl Dtype {
             Dtype::F32 => "f32",
             Dtype::F16 => "f16",
             Dtype::BF16 => "bf16",
+            Dtype::Q8 => "q8",
         }
     }
 
-    /// True when the finite `v` becomes infinite in this type.
+    /// True when the finite `v` becomes infinite in this type (q8: in the f16 it keeps the
+    /// unquantized tensors in; a quantized weight never overflows, its scale is f32).
     pub fn overflows(self, v: f32) -> bool {
         v.is_finite()
             && match self {
                 Dtype::F32 => false,
-                Dtype::F16 => half::f16::from_f32(v).is_infinite(),
+                Dtype::F16 | Dtype::Q8 => half::f16::from_f32(v).is_infinite(),
                 Dtype::BF16 => half::bf16::from_f32(v).is_infinite(),
             }
     }
@@ -182,7 +187,8 @@ impl std::str::FromStr for Dtype {
             "f32" => Ok(Dtype::F32),
             "f16" => Ok(Dtype::F16),
             "bf16" => Ok(Dtype::BF16),
-            other => Err(format!("unknown dtype `{other}` (f32, f16 or bf16)")),
+            "q8" => Ok(Dtype::Q8),
+            other => Err(format!("unknown dtype `{other}` (f32, f16, bf16 or q8)")),
         }
     }
 }

@@ -189,7 +189,7 @@ async function loadModel(load, name) {
   $("threshold").value = detector.threshold;
   $("threshold-value").textContent = detector.threshold.toFixed(2);
   $("model-info").textContent =
-    `${name} (${detector.preset}, ${detector.classes.length} classes, input ${detector.inputSize})`;
+    `${name} (${detector.preset}, ${detector.dtype ?? "checkpoint"}, ${detector.classes.length} classes, input ${detector.inputSize})`;
   Object.assign(demo, { ready: true, backend: detector.backend, threshold: detector.threshold });
   if (source && source !== video) await detectOnce(source);
 }

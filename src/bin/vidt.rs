@@ -337,8 +337,9 @@ fn run(mut cli: Cli) -> Result<()> {
             })
         }
         Cmd::Info { weights } => {
-            let (w, name) = (TensorMap::from_file(&weights)?, weights.display());
-            print(&vidt::official::describe(&w, &name.to_string())?)
+            let m = vidt::io::LoadedModel::from_file(&weights)?;
+            let name = weights.display().to_string();
+            print(&vidt::official::describe(&m.weights, &name, m.dtype)?)
         }
         Cmd::Export(o) => print(&export_model(&o)?),
         Cmd::Models { json: true } => print(&vidt::official::zoo::listing(

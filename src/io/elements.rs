@@ -12,6 +12,8 @@ pub(super) enum Element {
     I64,
     I32,
     U8,
+    /// The quantized weights of a q8 model file (their integer values; scaled by `super::q8`).
+    I8,
 }
 
 impl Element {
@@ -20,7 +22,7 @@ impl Element {
             Element::F64 | Element::I64 => 8,
             Element::F32 | Element::I32 => 4,
             Element::F16 | Element::BF16 => 2,
-            Element::U8 => 1,
+            Element::U8 | Element::I8 => 1,
         }
     }
 }
@@ -51,6 +53,7 @@ pub(super) fn decode_le(
         Element::I64 => each(bytes, |c| i64::from_le_bytes(c) as f32),
         Element::I32 => each(bytes, |c| i32::from_le_bytes(c) as f32),
         Element::U8 => bytes.iter().map(|&v| v as f32).collect(),
+        Element::I8 => bytes.iter().map(|&v| v as i8 as f32).collect(),
     })
 }
 
@@ -62,7 +65,7 @@ mod tests {
     /// big-endian machine a native-endian decoder reads other numbers).
     #[test]
     fn each_type_reads_little_endian() {
-        let cases: [(Element, &[u8]); 7] = [
+        let cases: [(Element, &[u8]); 8] = [
             (
                 Element::F32,
                 &[0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0],
@@ -81,10 +84,11 @@ mod tests {
             ),
             (Element::I32, &[2, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff]),
             (Element::U8, &[2, 254]),
+            (Element::I8, &[2, 254]),
         ];
         for (e, bytes) in cases {
             let want = match e {
-                Element::I64 | Element::I32 => [2.0, -2.0],
+                Element::I64 | Element::I32 | Element::I8 => [2.0, -2.0],
                 Element::U8 => [2.0, 254.0],
                 _ => [1.5, -2.0],
             };

@@ -19,7 +19,8 @@ pub struct ExportOptions {
     pub weights: PathBuf,
     #[arg(long)]
     pub out: PathBuf,
-    /// f16, f32 or bf16.
+    /// f16, f32, bf16 or q8 (linear weights as int8 with a scale per output channel, the rest
+    /// f16: about half the f16 file, logits within 0.25 of the official).
     #[arg(long, default_value_t = Dtype::F16)]
     pub dtype: Dtype,
     /// Keep only the first K decoder layers (head K becomes the output).

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
-use crate::tensor_map::TensorMap;
+use crate::tensor_map::{Dtype, TensorMap};
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod classes;
@@ -21,6 +21,7 @@ pub mod fetch;
 pub mod model_file;
 mod pickle;
 mod pth;
+pub mod q8;
 mod safetensors;
 
 pub use model_file::{ModelFile, Recommendations, read_model_file, write_model_file};
@@ -128,6 +129,9 @@ pub struct LoadedModel {
     pub input_size: Option<usize>,
     /// Display recommendations a model file may carry.
     pub recommended: Recommendations,
+    /// How a model file stores its tensors (`None`: a checkpoint, read as stored and upcast to
+    /// f32).
+    pub dtype: Option<Dtype>,
 }
 
 impl LoadedModel {
@@ -141,6 +145,7 @@ impl LoadedModel {
             classes,
             input_size: None,
             recommended: Default::default(),
+            dtype: None,
         })
     }
 
@@ -154,6 +159,7 @@ impl LoadedModel {
                 classes: f.classes,
                 input_size: f.input_size,
                 recommended: f.recommended,
+                dtype: Some(f.dtype),
             })
         } else {
             Self::from_weights(TensorMap::from_bytes(bytes, name)?)

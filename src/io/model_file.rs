@@ -6,7 +6,7 @@
 //! | bytes     | content                                                          |
 //! |-----------|------------------------------------------------------------------|
 //! | 0..8      | magic `VIDTMODL`                                                 |
-//! | 8..12     | format version (u32), currently 1                                |
+//! | 8..12     | format version (u32): 1, or 2 for q8 files                       |
 //! | 12..16    | CRC-32 (IEEE) of the payload                                     |
 //! | 16..24    | payload length in bytes (u64)                                    |
 //! | 24..      | payload: a safetensors file                                      |
@@ -15,8 +15,10 @@
 //! cut off). Its `__metadata__` holds `format` (`vidt-model`), `config` (the [`VidtConfig`] as
 //! JSON), `classes` (JSON list of class names, index = label id), `dtype`, and optionally
 //! `input_size` (the shorter image side the model was trained for; default 800). Tensors are the
-//! parameters inference uses, under the official state_dict keys, in f32 or f16 (upcast to f32 on
-//! load: neither the CPU backend nor every browser has f16 arithmetic). Unused parameters, the
+//! parameters inference uses, under the official state_dict keys, in f32, f16 or bf16 (upcast to
+//! f32 on load: neither the CPU backend nor every browser has f16 arithmetic), or q8 (int8 linear
+//! weights with per-channel scales, the rest f16: [`super::q8`]; dequantized on load). A q8 file
+//! is version 2, so a reader from before q8 refuses it by its version instead of misreading it. Unused parameters, the
 //! alias `transformer.decoder.bbox_embed.*` and integer buffers are left out, and so are the
 //! decoder layers and heads past `config.dec_layers`.
 //!
@@ -29,13 +31,16 @@ use std::collections::BTreeMap;
 
 use safetensors::SafeTensors;
 
-use super::safetensors::{read_safetensors, serialize};
+use super::q8;
+use super::safetensors::{Encoded, encoded, read_safetensors, serialize_encoded};
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::tensor_map::{Dtype, TensorMap};
 
 pub const MAGIC: &[u8; 8] = b"VIDTMODL";
 pub const VERSION: u32 = 1;
+/// The version of q8 files.
+pub const VERSION_Q8: u32 = 2;
 pub const HEADER_LEN: usize = 24;
 const FORMAT: &str = "vidt-model";
 
@@ -124,14 +129,19 @@ pub fn write_model_file(
         });
     }
     let entries = stored_entries(config);
-    let mut stored = Vec::with_capacity(entries.len());
+    let quantized = match dtype {
+        Dtype::Q8 => q8::quantized(config),
+        _ => BTreeMap::new(),
+    };
+    let mut stored: Vec<Encoded> = Vec::with_capacity(entries.len());
     for (key, shape) in &entries {
         let t = weights.get(key, shape)?;
+        let quantize = quantized.contains_key(key);
         if let Some((i, v)) = t
             .data
             .iter()
             .enumerate()
-            .find(|(_, v)| dtype.overflows(**v))
+            .find(|(_, v)| !quantize && dtype.overflows(**v))
         {
             return Err(VidtError::BadTensor {
                 key: key.clone(),
@@ -144,7 +154,11 @@ pub fn write_model_file(
                 reason: "holds NaN or infinite values".into(),
             });
         }
-        stored.push((key.as_str(), t));
+        if quantize {
+            stored.extend(q8::encode(key, t));
+        } else {
+            stored.push(encoded(key, t, dtype));
+        }
     }
     let mut meta: std::collections::HashMap<String, String> = [
         ("format".to_string(), FORMAT.to_string()),
@@ -169,10 +183,15 @@ pub fn write_model_file(
     if let Some(t) = recommended.nms_iou {
         meta.insert("nms_iou".into(), t.to_string());
     }
-    let payload = serialize(stored, dtype, Some(meta))?;
+    let payload = serialize_encoded(&stored, Some(meta))?;
+    let version = if dtype == Dtype::Q8 {
+        VERSION_Q8
+    } else {
+        VERSION
+    };
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(&payload);
@@ -197,11 +216,12 @@ pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
         ));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if version != VERSION {
+    if version != VERSION && version != VERSION_Q8 {
         return Err(bad(
             name,
             format!(
-                "model file format version {version}; this build of vidt reads version {VERSION}"
+                "model file format version {version}; this build of vidt reads versions \
+                 {VERSION} (f32, f16, bf16) and {VERSION_Q8} (q8)"
             ),
         ));
     }
@@ -261,6 +281,12 @@ pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
     let dtype: Dtype = field("dtype")?
         .parse()
         .map_err(|e| bad(name, format!("metadata: {e}")))?;
+    if (dtype == Dtype::Q8) != (version == VERSION_Q8) {
+        return Err(bad(
+            name,
+            format!("a version {version} file says its dtype is {dtype}"),
+        ));
+    }
     check_config(&config, classes.len()).map_err(|r| bad(name, r))?;
     let input_size = match meta.get("input_size") {
         None => None,
@@ -291,6 +317,13 @@ pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
         .check()
         .map_err(|r| bad(name, format!("metadata: {r}")))?;
     let weights = read_safetensors(payload, name)?;
+    let weights = q8::dequantize(
+        weights,
+        &q8::stored_dtypes(payload),
+        &config,
+        dtype == Dtype::Q8,
+        name,
+    )?;
     let expected: BTreeMap<String, Vec<usize>> = stored_entries(&config).into_iter().collect();
     for (key, t) in weights.iter() {
         match expected.get(key) {

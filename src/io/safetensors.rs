@@ -24,6 +24,7 @@ pub(super) fn read_safetensors(bytes: &[u8], name: &str) -> Result<TensorMap> {
             Dtype::I64 => Element::I64,
             Dtype::I32 => Element::I32,
             Dtype::U8 | Dtype::BOOL => Element::U8,
+            Dtype::I8 => Element::I8,
             other => {
                 return Err(VidtError::BadTensor {
                     key,
@@ -59,7 +60,8 @@ fn encode(data: &[f32], dtype: StoreDtype) -> (Dtype, Vec<u8>) {
             Dtype::F32,
             data.iter().flat_map(|v| v.to_le_bytes()).collect(),
         ),
-        StoreDtype::F16 => (
+        // A q8 file keeps what it does not quantize in f16 (`super::q8` writes the rest).
+        StoreDtype::F16 | StoreDtype::Q8 => (
             Dtype::F16,
             data.iter()
                 .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
@@ -74,24 +76,38 @@ fn encode(data: &[f32], dtype: StoreDtype) -> (Dtype, Vec<u8>) {
     }
 }
 
+/// A tensor as a file stores it: key, element type, shape, little-endian bytes.
+pub(super) type Encoded = (String, Dtype, Vec<usize>, Vec<u8>);
+
+/// `t` under `key` in `dtype`.
+pub(super) fn encoded(key: &str, t: &HostTensor, dtype: StoreDtype) -> Encoded {
+    let (dt, bytes) = encode(&t.data, dtype);
+    (key.to_string(), dt, t.shape.clone(), bytes)
+}
+
 /// A safetensors file in memory: every tensor in `dtype`, with optional `__metadata__`.
 pub(super) fn serialize<'a>(
     tensors: impl IntoIterator<Item = (&'a str, &'a HostTensor)>,
     dtype: StoreDtype,
     metadata: Option<std::collections::HashMap<String, String>>,
 ) -> Result<Vec<u8>> {
-    let owned: Vec<(&str, Dtype, &[usize], Vec<u8>)> = tensors
+    let owned: Vec<Encoded> = tensors
         .into_iter()
-        .map(|(k, t)| {
-            let (dt, bytes) = encode(&t.data, dtype);
-            (k, dt, t.shape.as_slice(), bytes)
-        })
+        .map(|(k, t)| encoded(k, t, dtype))
         .collect();
+    serialize_encoded(&owned, metadata)
+}
+
+/// A safetensors file in memory of tensors already encoded.
+pub(super) fn serialize_encoded(
+    owned: &[Encoded],
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<u8>> {
     let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = owned
         .iter()
         .map(|(k, dt, shape, bytes)| {
             (
-                *k,
+                k.as_str(),
                 safetensors::tensor::TensorView::new(*dt, shape.to_vec(), bytes)
                     .expect("consistent view"),
             )

@@ -6,12 +6,15 @@ use serde::Serialize;
 use super::keys::{Kind, parameter_count, table, used_parameter_count};
 use crate::config::VidtConfig;
 use crate::error::Result;
-use crate::tensor_map::TensorMap;
+use crate::tensor_map::{Dtype, TensorMap};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckpointInfo {
     pub file: String,
     pub config: VidtConfig,
+    /// How a `.vidt` model file stores its tensors (`f32`, `f16`, `bf16`, `q8`); null for a
+    /// checkpoint (`.pth`, safetensors), read as stored.
+    pub dtype: Option<Dtype>,
     pub keys: usize,
     /// Trainable parameters of the reference model (`model.parameters()`).
     pub parameters: usize,
@@ -21,8 +24,8 @@ pub struct CheckpointInfo {
     pub unknown_keys: Vec<String>,
 }
 
-/// Describes the checkpoint `w` (read from `file`).
-pub fn describe(w: &TensorMap, file: &str) -> Result<CheckpointInfo> {
+/// Describes the checkpoint `w` (read from `file`, stored as `dtype` when a model file).
+pub fn describe(w: &TensorMap, file: &str, dtype: Option<Dtype>) -> Result<CheckpointInfo> {
     let cfg = super::infer::infer_config(w)?;
     let entries = table(&cfg);
     let known: std::collections::HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
@@ -33,6 +36,7 @@ pub fn describe(w: &TensorMap, file: &str) -> Result<CheckpointInfo> {
         .sum();
     Ok(CheckpointInfo {
         file: file.to_string(),
+        dtype,
         keys: w.len(),
         parameters: parameter_count(&cfg),
         parameters_used_by_inference: used_parameter_count(&cfg),

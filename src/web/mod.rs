@@ -75,6 +75,8 @@ pub struct WebDetector {
     input_size: usize,
     decoder_layers: usize,
     preset: String,
+    /// How the model file stores its tensors; `None` for a checkpoint.
+    dtype: Option<crate::tensor_map::Dtype>,
     /// Defaults of `detect` (the model file's recommendations where it has them).
     defaults: DetectOptions,
 }
@@ -355,6 +357,7 @@ impl WebDetector {
             input_size,
             decoder_layers: loaded.config.dec_layers,
             preset: loaded.config.preset.unwrap_or_else(|| "custom".into()),
+            dtype: loaded.dtype,
             classes: loaded.classes,
             defaults,
         })
@@ -409,6 +412,16 @@ impl WebDetector {
     #[wasm_bindgen(getter)]
     pub fn preset(&self) -> String {
         self.preset.clone()
+    }
+
+    /// How the `.vidt` file stores its tensors (`"f32"`, `"f16"`, `"bf16"` or `"q8"`, all
+    /// computed in f32), or `undefined` for a checkpoint (`.pth`, safetensors).
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "\"f32\" | \"f16\" | \"bf16\" | \"q8\" | undefined"
+    )]
+    pub fn dtype(&self) -> Option<String> {
+        self.dtype.map(|d| d.name().into())
     }
 
     /// Detections in `source` (an image, video, canvas, bitmap, ImageData or VideoFrame),

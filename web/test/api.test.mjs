@@ -14,13 +14,14 @@ import {
 
 const SIZE = 224;
 const THRESHOLD = 0.05;
-let dir, model, plus, server, browser, page;
+let dir, model, plus, q8, server, browser, page;
 
 before(async () => {
   dir = scratch("api");
   model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(dir, "m.vidt"));
   plus = exportModel(fixture("vidt_plus_nano_perturbed_f16.safetensors"), path.join(dir, "plus.vidt"),
     { dtype: "f16" });
+  q8 = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(dir, "q8.vidt"), { dtype: "q8" });
   // The official checkpoint cut in half: a truncated download.
   const pth = fs.readFileSync(fixture("vidt_nano_perturbed.pth"));
   fs.writeFileSync(path.join(dir, "cut.pth"), pth.subarray(0, pth.length >> 1));
@@ -28,6 +29,7 @@ before(async () => {
     extra: {
       "/files/model.vidt": model,
       "/files/plus.vidt": plus,
+      "/files/q8.vidt": q8,
       "/files/model.pth": fixture("vidt_nano_perturbed.pth"),
       "/files/cut.pth": path.join(dir, "cut.pth"),
       "/files/garbage.vidt": fixture("fixtures.json"),
@@ -257,6 +259,41 @@ test("the official .pth as released: the same detections as its .vidt export, pl
   assert.deepEqual(r.pth, r.vidt, ".pth by URL = its .vidt export (the same f32 weights)");
   assert.deepEqual(r.pthWorker, r.vidt, ".pth in a worker");
   assert.deepEqual(r.pthBytes, r.vidt, ".pth by fromBytes");
+});
+
+test("a q8 file gives the CLI's detections on it, plain and in a worker, and says it is q8", async () => {
+  const native = JSON.parse(execFileSync(findVidtBin(), [
+    "detect", path.join(ROOT, "examples/sample.png"), "--weights", q8, "--device", "cpu",
+    "--threshold", String(THRESHOLD), "--size", "96",
+  ], { encoding: "utf8" }))[0].detections;
+  assert.ok(native.length > 0, "the CLI finds something on the q8 file at this threshold");
+  const r = await page.evaluate(async (threshold) => {
+    const img = new Image();
+    img.src = "/examples/sample.png";
+    await img.decode();
+    const out = {};
+    for (const [name, url, worker] of [["plain", "/files/q8.vidt", false], ["worker", "/files/q8.vidt", true],
+      ["f32", "/files/model.vidt", false], ["pth", "/files/model.pth", false]]) {
+      const d = await vidt.Detector.fromUrl(url, { backend: "cpu", worker });
+      out[name] = { dtype: d.dtype, dets: await d.detect(img, { threshold, inputSize: 96 }) };
+      d.dispose();
+    }
+    return out;
+  }, THRESHOLD);
+  assert.deepEqual([r.plain.dtype, r.worker.dtype, r.f32.dtype, r.pth.dtype], ["q8", "q8", "f32", undefined]);
+  assert.deepEqual(r.worker.dets, r.plain.dets, "worker = plain");
+  assert.equal(r.plain.dets.length, native.length);
+  let worstScore = 0, worstBox = 0;
+  r.plain.dets.forEach((d, i) => {
+    const n = native[i];
+    assert.equal(d.labelId, n.label_id, `#${i} label`);
+    worstScore = Math.max(worstScore, Math.abs(d.score - n.score));
+    [d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax].forEach((v, j) => (worstBox = Math.max(worstBox, Math.abs(v - n.box[j]))));
+  });
+  assert.ok(worstScore <= 1e-3 && worstBox <= 0.05, `q8 = CLI (score ${worstScore}, box ${worstBox} px)`);
+  // Dequantized, not read as f32: the q8 detections are not the f32 file's.
+  assert.notDeepEqual(r.plain.dets.map((d) => d.score), r.f32.dets.map((d) => d.score));
+  console.log(`q8: ${native.length} detections = CLI; max |diff| score ${worstScore.toExponential(2)}, box ${worstBox.toExponential(2)} px`);
 });
 
 test("labels keeps only those classes, chosen before the top-k (as the CLI's --labels)", async () => {

@@ -102,6 +102,7 @@ async function use(d: Detector | WorkerDetector, source: ImageSource): Promise<v
   const inputSize: number = d.inputSize;
   const decoderLayers: number = d.decoderLayers;
   const preset: string = d.preset;
+  const dtype: "f32" | "f16" | "bf16" | "q8" | undefined = d.dtype;
 
   const detections = await d.detect(source);
   const detectionsIs: Equal<typeof detections, Detection[]> = true;
