@@ -35,6 +35,13 @@ export interface DetectOptions {
   /** Keep only these classes: names (`detector.classes`) or label ids, chosen before `topK`
    *  (default: all). */
   labels?: readonly (string | number)[];
+  /** Who resizes the source to `inputSize`. "official": the full-size pixels are read back and
+   *  resized in wasm exactly as the official pipeline (the CLI's detections); the default for
+   *  images, canvases, bitmaps and pixel data. "fast": the browser draws the source at the
+   *  input size and only those pixels are read back (a 1080p frame is 8.3 MB otherwise); the
+   *  default for a <video> and a VideoFrame (`detectVideo`). Pixel data (`ImageData`,
+   *  `{ data, width, height }`) is always resized the official way. */
+  resize?: "official" | "fast";
 }
 
 /** Options of `Detector.fromUrl` / `Detector.fromBytes`. */

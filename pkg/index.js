@@ -186,6 +186,10 @@ class WorkerDetector {
 
   async detect(source, options) {
     if (this.#disposed) throw new Error("this Detector has been disposed");
+    // The worker sees an ImageBitmap: a video's default (the fast resize) is decided here.
+    if (isVideo(source) && (options === undefined || (isPlain(options) && options.resize === undefined))) {
+      options = { ...options, resize: "fast" };
+    }
     const [sent, transfer] = await transferable(source);
     return this.#call("detect", { source: sent, options }, transfer);
   }
@@ -211,6 +215,13 @@ class WorkerDetector {
     this.dispose();
   }
 }
+
+/** A <video> or a VideoFrame: sources whose default resize is "fast". */
+function isVideo(source) {
+  return ["HTMLVideoElement", "VideoFrame"].some((k) => typeof globalThis[k] !== "undefined" && source instanceof globalThis[k]);
+}
+
+const isPlain = (o) => o !== null && typeof o === "object" && !Array.isArray(o);
 
 const DRAWABLE = ["HTMLImageElement", "HTMLVideoElement", "HTMLCanvasElement", "ImageBitmap",
   "OffscreenCanvas", "SVGImageElement"];

@@ -12,8 +12,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::get;
+use super::source::Pixels;
 use crate::backend::{Cpu, Gpu};
-use crate::detect::preprocess::make_batch;
+use crate::detect::preprocess::{make_batch, pad_batch};
 use crate::detect::{DetectOptions, Detection, ForwardInput};
 use crate::error::VidtError;
 use crate::io::LoadedModel;
@@ -111,11 +112,11 @@ impl Engine {
 
     pub(super) async fn detect(
         &self,
-        (rgba, w, h): (&[u8], usize, usize),
+        pixels: &Pixels,
         sizes: (usize, usize),
         opts: DetectOptions,
     ) -> crate::error::Result<Vec<Detection>> {
-        on_engine!(self, |d| detect_on(d, rgba, w, h, sizes, opts).await)
+        on_engine!(self, |d| detect_on(d, pixels, sizes, opts).await)
     }
 
     pub(super) async fn forward(
@@ -349,21 +350,26 @@ async fn read_async<B: VidtBackend, const D: usize>(
 
 async fn detect_on<B: VidtBackend>(
     d: &crate::detect::Detector<B>,
-    rgba: &[u8],
-    w: usize,
-    h: usize,
+    px: &Pixels,
     (size, max_size): (usize, usize),
     opts: DetectOptions,
 ) -> crate::error::Result<Vec<Detection>> {
-    let rgb: Vec<u8> = rgba
+    let (w, h) = (px.width, px.height);
+    let rgb: Vec<u8> = px
+        .rgba
         .chunks_exact(4)
         .flat_map(|p| [p[0], p[1], p[2]])
         .collect();
     let img = RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| VidtError::Input {
         name: "source".into(),
-        reason: format!("{} pixels for {w}x{h}", rgba.len() / 4),
+        reason: format!("{} pixels for {w}x{h}", px.rgba.len() / 4),
     })?;
-    let batch = make_batch(&[img], size, max_size)?;
+    // Pixels the browser drew at the input size go in as they are (no second resize).
+    let batch = if (h, w) == px.original {
+        make_batch(&[img], size, max_size)?
+    } else {
+        pad_batch(&[img])
+    };
     let out = d.forward(&batch.data, batch.shape, &batch.mask, opts.dec_layers)?;
     let logits = read_async(out.pred_logits).await?;
     let boxes = read_async(out.pred_boxes).await?;
@@ -372,7 +378,7 @@ async fn detect_on<B: VidtBackend>(
         None => None,
     };
     Ok(
-        d.decode(&logits, &boxes, vectors.as_deref(), &[(h, w)], opts)
+        d.decode(&logits, &boxes, vectors.as_deref(), &[px.original], opts)
             .remove(0),
     )
 }

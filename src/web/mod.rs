@@ -441,14 +441,17 @@ impl WebDetector {
                 self.input_size,
                 &self.classes,
             )?;
-            Ok((o, source::pixels(&source)?))
+            let resize = source::Resize::of(&options, &source)?;
+            let (size, max) = o.1;
+            let fit = |h, w| crate::detect::preprocess::resized_size(h, w, size, max);
+            Ok((o, source::pixels(&source, resize, fit)?))
         });
         let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let ((opts, sizes), (rgba, w, h)) = prepared.map_err(JsValue::from)?;
+            let ((opts, sizes), pixels) = prepared.map_err(JsValue::from)?;
             let engine = state.ready().await?;
             let dets = engine
-                .detect((&rgba, w, h), sizes, opts)
+                .detect(&pixels, sizes, opts)
                 .await
                 .map_err(|e| JsValue::from(js_error(e)))?;
             let out: Vec<JsDetection> = dets.into_iter().map(JsDetection::from).collect();

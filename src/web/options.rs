@@ -69,6 +69,7 @@ pub(super) fn detect_options(
                 "maxSize",
                 "nmsIou",
                 "labels",
+                "resize",
             ],
             "detect",
         )?;

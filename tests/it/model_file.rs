@@ -694,7 +694,8 @@ fn q8_of_the_trained_demo_model_keeps_its_detections() {
             y["detections"].as_array().unwrap(),
         );
         assert!(!x.is_empty());
-        let labels = |d: &[serde_json::Value]| d.iter().map(|d| d["label_id"].clone()).collect::<Vec<_>>();
+        let labels =
+            |d: &[serde_json::Value]| d.iter().map(|d| d["label_id"].clone()).collect::<Vec<_>>();
         assert_eq!(labels(x), labels(y), "q8 labels");
         for (p, q) in x.iter().zip(y) {
             score = score.max((p["score"].as_f64().unwrap() - q["score"].as_f64().unwrap()).abs());

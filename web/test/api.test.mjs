@@ -90,7 +90,9 @@ test("every source kind gives the native CLI's detections on the sample image", 
       out.backend = det.backend;
       det.dispose();
       return out;
-    }, { backend, only, opts: { threshold: THRESHOLD, inputSize: SIZE } });
+      // The official resize for every kind (a VideoFrame's default is the fast one:
+      // photo.test.mjs), so that each is the CLI's.
+    }, { backend, only, opts: { threshold: THRESHOLD, inputSize: SIZE, resize: "official" } });
     assert.equal(kinds.backend, backend);
     delete kinds.backend;
     for (const [kind, dets] of Object.entries(kinds)) {

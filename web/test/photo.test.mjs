@@ -62,3 +62,70 @@ for (const backend of ["cpu", "webgpu"]) {
     assert.equal(found, 10, `official top-10 found; missing ${JSON.stringify(missing)}`);
   });
 }
+
+// Frames (a <video>, a VideoFrame) are drawn by the browser at the input size and only those
+// pixels are read back; images keep the official CPU resize. How far the photo's detections move
+// between the two at an input size that downscales it (300 -> 224 px), on the CPU.
+test("a frame is drawn at the input size (fast), an image resized officially; the photo's detections between them", async () => {
+  const r = await page.evaluate(async () => {
+    let bytes = 0;
+    for (const C of [OffscreenCanvasRenderingContext2D, CanvasRenderingContext2D]) {
+      const read = C.prototype.getImageData;
+      C.prototype.getImageData = function (x, y, w, h, ...rest) {
+        bytes += w * h * 4;
+        return read.call(this, x, y, w, h, ...rest);
+      };
+    }
+    const det = await vidt.Detector.fromUrl("/files/model.vidt", { backend: "cpu" });
+    const img = new Image();
+    img.src = "/files/chelsea.png";
+    await img.decode();
+    const frame = new VideoFrame(await createImageBitmap(img), { timestamp: 0 });
+    const opts = { threshold: 0, topK: 100, nmsIou: null, inputSize: 224 };
+    const out = {};
+    for (const [name, src, extra] of [["image", img, {}], ["frame", frame, {}],
+      ["frameOfficial", frame, { resize: "official" }], ["imageFast", img, { resize: "fast" }],
+      ["upscale", frame, { inputSize: 800 }]]) {
+      bytes = 0;
+      out[name] = { dets: await det.detect(src, { ...opts, ...extra }), bytes };
+    }
+    try {
+      await det.detect(img, { resize: "slow" });
+    } catch (e) {
+      out.error = e.message;
+    }
+    frame.close();
+    det.dispose();
+    return out;
+  });
+  // Bytes read back: the photo (451x300) for an image, its 336x224 input for a frame; an
+  // upscale (800) reads the frame's own pixels, fewer than the input's.
+  assert.equal(r.image.bytes, 451 * 300 * 4);
+  assert.equal(r.frame.bytes, 336 * 224 * 4);
+  assert.equal(r.frameOfficial.bytes, 451 * 300 * 4);
+  assert.equal(r.imageFast.bytes, 336 * 224 * 4);
+  assert.equal(r.upscale.bytes, 451 * 300 * 4);
+  assert.deepEqual(r.frameOfficial.dets, r.image.dets, "official: a frame as its image");
+  assert.deepEqual(r.imageFast.dets, r.frame.dets, "fast: an image as its frame");
+  assert.match(r.error, /resize "slow" is not "official" or "fast"/);
+  // The fast path against the official one: the official top 10 matched by label, IoU and score.
+  let found = 0, worstIou = 1, worstScore = 0;
+  for (const o of r.image.dets.slice(0, 10)) {
+    let best = null;
+    for (const d of r.frame.dets) {
+      if (d.labelId !== o.labelId) continue;
+      const i = iou(d.box, o.box);
+      if (i >= 0.9 && (!best || i > best.i)) best = { i, s: Math.abs(d.score - o.score) };
+    }
+    if (best) {
+      found++;
+      worstIou = Math.min(worstIou, best.i);
+      worstScore = Math.max(worstScore, best.s);
+    }
+  }
+  const top = (d) => d.slice(0, 10).map((x) => x.score);
+  const scoreShift = Math.max(...top(r.image.dets).map((s, i) => Math.abs(s - top(r.frame.dets)[i])));
+  console.log(`photo at 224, fast vs official resize: ${found} of the official path's top 10 found (IoU >= 0.9), ` +
+    `worst IoU ${worstIou.toFixed(3)}, score gap ${worstScore.toExponential(2)}; k-th score shift ${scoreShift.toExponential(2)}`);
+  assert.ok(found >= 8, `the fast resize keeps the top 10 (found ${found})`);
+});

@@ -108,7 +108,7 @@ async function use(d: Detector | WorkerDetector, source: ImageSource): Promise<v
   const detectionsIs: Equal<typeof detections, Detection[]> = true;
   const opts: DetectOptions = {
     threshold: 0.3, nmsIou: 0.7, topK: 10, decoderLayers: 3, inputSize: 640, maxSize: 1066,
-    labels: ["person", 3],
+    labels: ["person", 3], resize: "fast",
   };
   await d.detect(source, opts);
   await d.detect(source, { nmsIou: null, labels: ["dog"] as const });
@@ -164,6 +164,7 @@ const worker = await Detector.fromUrl("/m.vidt", { worker: true });
 await plain.detect(image, { treshold: 0.5 }); // TS2561
 await plain.detect(image, { labels: [true] }); // TS2322
 await plain.detect(image, { nmsIou: "0.5" }); // TS2322
+await plain.detect(image, { resize: "slow" }); // TS2322
 await plain.detect(null); // TS2345
 await plain.detect(image, {}, 3); // TS2554
 const scores: string[] = (await plain.detect(image)).map((d) => d.score); // TS2322
