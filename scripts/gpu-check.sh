@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The GPU check: at most 5 minutes on one NVIDIA GPU (each step has its own limit,
-# 90+60+60+75 s), figures printed:
+# 90+60+60+15+75 s), figures printed:
 #   1. CUDA parity with fixture_nano_perturbed and _odd (logits 1e-3, boxes 1e-4, every level);
-#   2. `vidt bench model` on cuda and on wgpu (Vulkan) at 320x320 and 800x1216;
+#   2. `vidt bench model` on cuda at 320x320 and 800x1216, on wgpu (Vulkan) at 320x320, 640x640
+#      and 800x1216 (with the launch count: what a frame dispatches), and on wgpu at 320x320
+#      again with CUBECL_WGPU_MAX_TASKS=256 (cubecl submits every 32 launches by default, a
+#      new compute pass each time: does grouping more per submit pay on a real GPU? #34);
 #   3. `vidt bench train --device cuda --preset nano` (replicas 1, and 2 when there are 2 GPUs).
 # Runs prebuilt x86-64 binaries from gpu-check/ (scripts/build-gpu-check.sh makes them on any
 # Linux machine): the GPU machine needs no Rust toolchain and no network. It looks for the
@@ -106,7 +109,9 @@ else
 fi
 if [ $vk_ok = 1 ]; then
   step "bench model wgpu (Vulkan)" 60 \
-    "$bin/vidt" bench model --device wgpu --weights "$weights" --sizes 320x320,800x1216 --runs 5
+    "$bin/vidt" bench model --device wgpu --weights "$weights" --sizes 320x320,640x640,800x1216 --runs 5
+  step "bench model wgpu, 256 launches per submit" 15 \
+    env CUBECL_WGPU_MAX_TASKS=256 "$bin/vidt" bench model --device wgpu --weights "$weights" --sizes 320x320 --runs 5
 else
   fail "wgpu on the GPU skipped (no Vulkan loader or NVIDIA ICD, above)"
 fi
