@@ -143,6 +143,9 @@ impl Engine {
     }
 }
 
+/// Launches cubecl encodes into one compute pass and submit on the page's device.
+const TASKS_PER_SUBMIT: usize = 128;
+
 /// The page's WebGPU device as burn's wgpu runtime knows it.
 struct GpuState {
     device: WgpuDevice,
@@ -305,8 +308,16 @@ async fn new_webgpu_device() -> Result<(), String> {
         queue,
         backend: wgpu::Backend::BrowserWebGpu,
     };
-    // A new device key each time: burn keeps one runtime per key.
-    let device = init_device(setup, RuntimeOptions::default());
+    // A new device key each time: burn keeps one runtime per key. cubecl submits (and opens a
+    // new compute pass) every `tasks_max` launches, 32 by default: 21 passes and 23 submits for
+    // a nano frame of 582 dispatches (web/bench-dispatch.mjs). A pass and a submit each cost a
+    // trip through the browser's GPU process; 128 keeps a few submits per frame so that the GPU
+    // still starts before the whole frame is encoded.
+    let options = RuntimeOptions {
+        tasks_max: TASKS_PER_SUBMIT,
+        ..RuntimeOptions::default()
+    };
+    let device = init_device(setup, options);
     GPU.set(Some(GpuState {
         device,
         generation,
