@@ -10,7 +10,9 @@
 // preparation does not depend on it, and the model's time stays small at this input size.
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { serve, launch, openPage, fixture, exportModel, scratch, isPytorch } from "./lib/harness.mjs";
+import {
+  serve, launch, openPage, fixture, exportModel, scratch, isPytorch, countReadback,
+} from "./lib/harness.mjs";
 
 const { values: a } = parseArgs({
   options: {
@@ -25,17 +27,9 @@ const server = await serve({ extra: { "/files/model.vidt": path.resolve(weights)
 const browser = await launch({ webgpu: false });
 try {
   const page = await openPage(browser, `${server.origin}/web/harness.html`);
+  await countReadback(page); // every pixel read back, counted where the page reads them
   const r = await page.evaluate(async ({ inputSize, runs }) => {
     await window.vidtReady;
-    // Every pixel read back, counted where the page reads them.
-    let bytes = 0;
-    for (const C of [OffscreenCanvasRenderingContext2D, CanvasRenderingContext2D]) {
-      const read = C.prototype.getImageData;
-      C.prototype.getImageData = function (x, y, w, h, ...rest) {
-        bytes += w * h * 4;
-        return read.call(this, x, y, w, h, ...rest);
-      };
-    }
     const canvas = (w, h) => {
       const c = document.createElement("canvas");
       Object.assign(c, { width: w, height: h });
@@ -57,24 +51,24 @@ try {
         const opts = { threshold: 0, inputSize, resize };
         await det.detect(src, opts);
         const times = [];
-        bytes = 0;
+        window.vidtReadBytes = 0;
         for (let i = 0; i < runs; i++) {
           const s = performance.now();
           await det.detect(src, opts);
           times.push(performance.now() - s);
         }
         times.sort((x, y) => x - y);
-        out.rows.push({ resize, name, median: times[times.length >> 1], bytes: bytes / runs });
+        out.rows.push({ resize, name, median: times[times.length >> 1], bytes: window.vidtReadBytes / runs });
       }
     }
     // The default for a VideoFrame (a video's frame): what it reads back.
     const frame = new VideoFrame(frames["1920x1080"], { timestamp: 0 });
-    bytes = 0;
+    window.vidtReadBytes = 0;
     await det.detect(frame, { threshold: 0, inputSize });
-    out.videoFrameBytes = bytes;
-    bytes = 0;
+    out.videoFrameBytes = window.vidtReadBytes;
+    window.vidtReadBytes = 0;
     await det.detect(frames["1920x1080"], { threshold: 0, inputSize });
-    out.canvasBytes = bytes;
+    out.canvasBytes = window.vidtReadBytes;
     frame.close();
     det.dispose();
     return out;

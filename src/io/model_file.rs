@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use safetensors::SafeTensors;
 
 use super::q8;
-use super::safetensors::{Encoded, encoded, read_safetensors, serialize_encoded};
+use super::safetensors::{Encoded, encoded, parse, serialize_encoded};
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::tensor_map::{Dtype, TensorMap};
@@ -129,10 +129,7 @@ pub fn write_model_file(
         });
     }
     let entries = stored_entries(config);
-    let quantized = match dtype {
-        Dtype::Q8 => q8::quantized(config),
-        _ => BTreeMap::new(),
-    };
+    let quantized = q8::quantized_in(dtype, config);
     let mut stored: Vec<Encoded> = Vec::with_capacity(entries.len());
     for (key, shape) in &entries {
         let t = weights.get(key, shape)?;
@@ -316,14 +313,7 @@ pub fn read_model_file(bytes: &[u8], name: &str) -> Result<ModelFile> {
     recommended
         .check()
         .map_err(|r| bad(name, format!("metadata: {r}")))?;
-    let weights = read_safetensors(payload, name)?;
-    let weights = q8::dequantize(
-        weights,
-        &q8::stored_dtypes(payload),
-        &config,
-        dtype == Dtype::Q8,
-        name,
-    )?;
+    let weights = q8::dequantize(&parse(payload, name)?, &config, dtype, name)?;
     let expected: BTreeMap<String, Vec<usize>> = stored_entries(&config).into_iter().collect();
     for (key, t) in weights.iter() {
         match expected.get(key) {

@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 
 use safetensors::{Dtype, SafeTensors};
 
-use super::safetensors::Encoded;
+use super::safetensors::{Encoded, tensors_of};
 use crate::config::VidtConfig;
 use crate::error::{Result, VidtError};
 use crate::official::{Layout, keys::PATCH_EMBED_PROJ};
-use crate::tensor_map::{HostTensor, TensorMap};
+use crate::tensor_map::{Dtype as StoreDtype, HostTensor, TensorMap};
 
 /// Suffix of a quantized weight's scale tensor.
 pub const SCALE: &str = ":scale";
@@ -94,27 +94,22 @@ pub(super) fn encode(key: &str, t: &HostTensor) -> [Encoded; 2] {
     ]
 }
 
-/// The element type each tensor of a (checked) safetensors payload is stored in.
-pub(super) fn stored_dtypes(payload: &[u8]) -> BTreeMap<String, Dtype> {
-    SafeTensors::deserialize(payload)
-        .map(|st| {
-            st.tensors()
-                .into_iter()
-                .map(|(k, v)| (k, v.dtype()))
-                .collect()
-        })
-        .unwrap_or_default()
+/// What a model file of `dtype` stores as int8: [`quantized`] for q8, nothing otherwise.
+pub(super) fn quantized_in(dtype: StoreDtype, config: &VidtConfig) -> BTreeMap<String, Vec<usize>> {
+    match dtype {
+        StoreDtype::Q8 => quantized(config),
+        _ => BTreeMap::new(),
+    }
 }
 
-/// `weights` as read from a model file's payload (int8 values decoded as their integers) with
-/// the quantized ones scaled back and their scales gone. `q8` says whether the file is a q8
-/// file; in any other file an int8 tensor or a scale is an error, as is a q8 file's weight
-/// that is not int8 where the format says it is, or a scale of the wrong shape.
+/// The tensors of a model file's payload `st` (a file of `dtype`), with the quantized ones
+/// scaled back and their scales gone. In a file other than q8 an int8 tensor or a scale is an
+/// error, as is a q8 file's weight that is not int8 where the format says it is, or a scale of
+/// the wrong shape.
 pub(super) fn dequantize(
-    mut weights: TensorMap,
-    stored: &BTreeMap<String, Dtype>,
+    st: &SafeTensors<'_>,
     config: &VidtConfig,
-    q8: bool,
+    dtype: StoreDtype,
     name: &str,
 ) -> Result<TensorMap> {
     let bad = |reason: String| VidtError::Checkpoint {
@@ -122,35 +117,38 @@ pub(super) fn dequantize(
         reason,
     };
     let float = |d: &Dtype| matches!(d, Dtype::F32 | Dtype::F16 | Dtype::BF16);
-    let quantized = if q8 {
-        quantized(config)
-    } else {
-        BTreeMap::new()
-    };
-    for (key, dtype) in stored {
+    let mut weights = tensors_of(st)?;
+    let quantized = quantized_in(dtype, config);
+    // By key, so that of several bad tensors the message always names the same one.
+    let stored: BTreeMap<String, Dtype> = st
+        .tensors()
+        .into_iter()
+        .map(|(k, v)| (k, v.dtype()))
+        .collect();
+    for (key, stored) in &stored {
         let is_scale = key
             .strip_suffix(SCALE)
             .is_some_and(|k| quantized.contains_key(k));
         let want_int8 = quantized.contains_key(key);
         let ok = if want_int8 {
-            *dtype == Dtype::I8
+            *stored == Dtype::I8
         } else if is_scale {
-            *dtype == Dtype::F32
+            *stored == Dtype::F32
         } else {
-            float(dtype)
+            float(stored)
         };
         if !ok {
             let want = if want_int8 {
-                "I8 (a q8 file's linear weight)".to_string()
+                "I8 (a q8 file's linear weight)"
             } else if is_scale {
-                "F32 (a q8 scale)".to_string()
-            } else if q8 {
-                "a float type (a q8 file quantizes only linear weights)".to_string()
+                "F32 (a q8 scale)"
+            } else if dtype == StoreDtype::Q8 {
+                "a float type (a q8 file quantizes only linear weights)"
             } else {
-                "a float type".to_string()
+                "a float type"
             };
             return Err(bad(format!(
-                "tensor `{key}` is stored as {dtype:?}, not {want}"
+                "tensor `{key}` is stored as {stored:?}, not {want}"
             )));
         }
     }

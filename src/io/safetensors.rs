@@ -10,10 +10,19 @@ use crate::error::{Result, VidtError};
 use crate::tensor_map::{Dtype as StoreDtype, HostTensor, TensorMap};
 
 pub(super) fn read_safetensors(bytes: &[u8], name: &str) -> Result<TensorMap> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| VidtError::Checkpoint {
+    tensors_of(&parse(bytes, name)?)
+}
+
+/// `bytes` as safetensors (`name`, a path or URL, is used in errors).
+pub(super) fn parse<'a>(bytes: &'a [u8], name: &str) -> Result<SafeTensors<'a>> {
+    SafeTensors::deserialize(bytes).map_err(|e| VidtError::Checkpoint {
         path: name.to_string(),
         reason: format!("not a valid safetensors file: {e}"),
-    })?;
+    })
+}
+
+/// Every tensor of `st`, upcast to f32.
+pub(super) fn tensors_of(st: &SafeTensors<'_>) -> Result<TensorMap> {
     let mut map = TensorMap::new();
     for (key, view) in st.tensors() {
         let e = match view.dtype() {

@@ -36,11 +36,7 @@ pub(super) enum Resize {
 impl Resize {
     /// `options.resize` (`"official"` or `"fast"`), else the source kind's default.
     pub(super) fn of(options: &JsValue, source: &JsValue) -> Result<Self, JsError> {
-        let v = if options.is_object() {
-            get(options, "resize")
-        } else {
-            JsValue::UNDEFINED
-        };
+        let v = get(options, "resize");
         match v.as_string().as_deref() {
             _ if v.is_undefined() => Ok(if is_video(source) {
                 Resize::Fast
@@ -137,7 +133,7 @@ pub(super) fn pixels(
         Resize::Fast => {
             let (th, tw) = fit(h as usize, w as usize).map_err(|e| JsError::new(&e.to_string()))?;
             // Upscaling: the source's own pixels are fewer, and resized exactly.
-            if (tw * th) as u64 >= w as u64 * h as u64 {
+            if tw as u64 * th as u64 >= w as u64 * h as u64 {
                 (w, h)
             } else {
                 (tw as u32, th as u32)

@@ -22,17 +22,38 @@ fn scratch(name: &str) -> PathBuf {
 
 /// `vidt export` of the fixture checkpoint; returns the file's path.
 fn export(name: &str, extra: &[&str]) -> PathBuf {
+    export_from(&fixture_path("vidt_nano_perturbed.pth"), name, extra)
+}
+
+/// `vidt export` of `weights`; returns the file's path.
+fn export_from(weights: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let out = scratch(name);
     run_ok(
         vidt()
             .arg("export")
             .arg("--weights")
-            .arg(fixture_path("vidt_nano_perturbed.pth"))
+            .arg(weights)
             .arg("--out")
             .arg(&out)
             .args(extra),
     );
     out
+}
+
+/// `vidt forward` of `model` on the batch `input` on the CPU; its outputs.
+fn forward_cli(model: &Path, input: &Path, extra: &[&str], name: &str) -> TensorMap {
+    let out = scratch(name);
+    run_ok(
+        vidt()
+            .args(["forward", "--device", "cpu", "--weights"])
+            .arg(model)
+            .arg("--input")
+            .arg(input)
+            .arg("--output")
+            .arg(&out)
+            .args(extra),
+    );
+    TensorMap::from_file(&out).unwrap()
 }
 
 fn size(p: &Path) -> u64 {
@@ -136,17 +157,7 @@ fn q8_export_is_half_of_f16_and_stays_near_the_official_outputs() {
     // Every output of the official forward (final and auxiliary heads) within the bounds.
     let input = fixture_path("fixture_nano_perturbed.safetensors");
     let f = fixture("fixture_nano_perturbed.safetensors");
-    let out = scratch("q8-forward.safetensors");
-    run_ok(
-        vidt()
-            .args(["forward", "--device", "cpu", "--weights"])
-            .arg(&q8_file)
-            .arg("--input")
-            .arg(&input)
-            .arg("--output")
-            .arg(&out),
-    );
-    let ours = TensorMap::from_file(&out).unwrap();
+    let ours = forward_cli(&q8_file, &input, &[], "q8-forward.safetensors");
     assert_eq!(ours.len(), 14);
     for key in ours.keys() {
         let tol = if key.ends_with("logits") {
@@ -204,20 +215,8 @@ fn forward_on_exported_files_matches_fixture() {
     let full = export("odd-f32.vidt", &["--dtype", "f32"]);
     let four = export("odd-dec4.vidt", &["--dtype", "f32", "--dec-layers", "4"]);
     assert!(size(&four) < size(&full));
-    let forward = |model: &Path, extra: &[&str], name: &str| {
-        let out = scratch(name);
-        run_ok(
-            vidt()
-                .args(["forward", "--device", "cpu", "--weights"])
-                .arg(model)
-                .arg("--input")
-                .arg(&input)
-                .arg("--output")
-                .arg(&out)
-                .args(extra),
-        );
-        TensorMap::from_file(&out).unwrap()
-    };
+    let forward =
+        |model: &Path, extra: &[&str], name: &str| forward_cli(model, &input, extra, name);
     let ours = forward(&full, &[], "full.safetensors");
     assert_eq!(ours.len(), 14);
     for key in ours.keys() {
@@ -665,14 +664,7 @@ fn q8_files_round_trip_and_malformed_ones_are_clear_errors() {
 #[test]
 fn q8_of_the_trained_demo_model_keeps_its_detections() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.vidt");
-    let q8 = scratch("demo-q8.vidt");
-    run_ok(
-        vidt()
-            .args(["export", "--dtype", "q8", "--weights"])
-            .arg(&demo)
-            .arg("--out")
-            .arg(&q8),
-    );
+    let q8 = export_from(&demo, "demo-q8.vidt", &["--dtype", "q8"]);
     println!("demo f16 {} bytes, q8 {} bytes", size(&demo), size(&q8));
     assert!(size(&q8) as f64 <= 0.55 * size(&demo) as f64);
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");

@@ -212,3 +212,18 @@ export function iou(a, b) {
   const area = (r) => (r.xmax - r.xmin) * (r.ymax - r.ymin);
   return (w * h) / (area(a) + area(b) - w * h);
 }
+
+/** Counts, from now on, the bytes `page` reads back from canvases (every getImageData call,
+ *  on- and offscreen) in `window.vidtReadBytes` (the page may reset it to 0). */
+export function countReadback(page) {
+  return page.evaluate(() => {
+    window.vidtReadBytes = 0;
+    for (const C of [OffscreenCanvasRenderingContext2D, CanvasRenderingContext2D]) {
+      const read = C.prototype.getImageData;
+      C.prototype.getImageData = function (x, y, w, h, ...rest) {
+        window.vidtReadBytes += w * h * 4;
+        return read.call(this, x, y, w, h, ...rest);
+      };
+    }
+  });
+}

@@ -6,7 +6,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, openHarness, fixture, exportModel, scratch, iou } from "../lib/harness.mjs";
+import {
+  serve, launch, openHarness, fixture, exportModel, scratch, iou, countReadback,
+} from "../lib/harness.mjs";
 
 let official, server, browser, page;
 
@@ -67,15 +69,8 @@ for (const backend of ["cpu", "webgpu"]) {
 // pixels are read back; images keep the official CPU resize. How far the photo's detections move
 // between the two at an input size that downscales it (300 -> 224 px), on the CPU.
 test("a frame is drawn at the input size (fast), an image resized officially; the photo's detections between them", async () => {
+  await countReadback(page);
   const r = await page.evaluate(async () => {
-    let bytes = 0;
-    for (const C of [OffscreenCanvasRenderingContext2D, CanvasRenderingContext2D]) {
-      const read = C.prototype.getImageData;
-      C.prototype.getImageData = function (x, y, w, h, ...rest) {
-        bytes += w * h * 4;
-        return read.call(this, x, y, w, h, ...rest);
-      };
-    }
     const det = await vidt.Detector.fromUrl("/files/model.vidt", { backend: "cpu" });
     const img = new Image();
     img.src = "/files/chelsea.png";
@@ -86,8 +81,9 @@ test("a frame is drawn at the input size (fast), an image resized officially; th
     for (const [name, src, extra] of [["image", img, {}], ["frame", frame, {}],
       ["frameOfficial", frame, { resize: "official" }], ["imageFast", img, { resize: "fast" }],
       ["upscale", frame, { inputSize: 800 }]]) {
-      bytes = 0;
-      out[name] = { dets: await det.detect(src, { ...opts, ...extra }), bytes };
+      window.vidtReadBytes = 0;
+      const dets = await det.detect(src, { ...opts, ...extra });
+      out[name] = { dets, bytes: window.vidtReadBytes };
     }
     try {
       await det.detect(img, { resize: "slow" });
