@@ -187,7 +187,8 @@ class WorkerDetector {
   async detect(source, options) {
     if (this.#disposed) throw new Error("this Detector has been disposed");
     // The worker sees an ImageBitmap: a video's default (the fast resize) is decided here.
-    if (isVideo(source) && (options === undefined || (isPlain(options) && options.resize === undefined))) {
+    // Absent or null options both mean the defaults, as in the plain detector.
+    if (isVideo(source) && (options == null || (isPlain(options) && options.resize === undefined))) {
       options = { ...options, resize: "fast" };
     }
     const [sent, transfer] = await transferable(source);

@@ -176,12 +176,13 @@ export function fixture(name) {
 }
 
 /** Writes a `.vidt` model file from `weights` with the native CLI (`vidt export`). */
-export function exportModel(weights, out, { dtype = "f32", inputSize, decLayers } = {}) {
+export function exportModel(weights, out, { dtype = "f32", inputSize, decLayers, threshold } = {}) {
   const bin = findVidtBin();
   if (!bin) throw new Error("the native vidt binary is missing: cargo build (or set VIDT_BIN)");
   const args = ["export", "--weights", weights, "--out", out, "--dtype", dtype];
   if (inputSize) args.push("--input-size", String(inputSize));
   if (decLayers) args.push("--dec-layers", String(decLayers));
+  if (threshold !== undefined) args.push("--threshold", String(threshold));
   execFileSync(bin, args, { stdio: ["ignore", "ignore", "inherit"] });
   return out;
 }

@@ -16,8 +16,15 @@ before(async () => {
   official = JSON.parse(fs.readFileSync(fixture("photos/official_chelsea.json"), "utf8"))["chelsea.png"];
   // f32: the checkpoint's own values, as the official pipeline ran them.
   const model = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(scratch("photo"), "m.vidt"));
+  // Recommending input size 224 and threshold 0, so that a detect with no options downscales
+  // the photo and returns detections (the perturbed nano scores low).
+  const small = exportModel(fixture("vidt_nano_perturbed.pth"), path.join(scratch("photo"), "s.vidt"),
+    { inputSize: 224, threshold: 0 });
   server = await serve({
-    extra: { "/files/model.vidt": model, "/files/chelsea.png": fixture("photos/chelsea.png") },
+    extra: {
+      "/files/model.vidt": model, "/files/small.vidt": small,
+      "/files/chelsea.png": fixture("photos/chelsea.png"),
+    },
   });
   browser = await launch();
   page = await openHarness(browser, server);
@@ -125,3 +132,37 @@ test("a frame is drawn at the input size (fast), an image resized officially; th
     `worst IoU ${worstIou.toFixed(3)}, score gap ${worstScore.toExponential(2)}; k-th score shift ${scoreShift.toExponential(2)}`);
   assert.ok(found >= 8, `the fast resize keeps the top 10 (found ${found})`);
 });
+
+// No options (absent or null) means each source's default, plain and in a worker (where the
+// page decides a <video>'s default before posting it as an ImageBitmap): fast for a frame.
+for (const worker of [false, true]) {
+  test(`a frame's default resize is the fast one with options absent or null (${worker ? "worker" : "plain"})`, async () => {
+    const r = await page.evaluate(async (worker) => {
+      // Its recommended input size, 224, downscales the 451x300 photo: the resizes differ.
+      const det = await vidt.Detector.fromUrl("/files/small.vidt", { backend: "cpu", worker });
+      const img = new Image();
+      img.src = "/files/chelsea.png";
+      await img.decode();
+      // A <video> (a worker gets it as an ImageBitmap, so the page decides its default),
+      // playing a canvas stream of the photo.
+      const canvas = document.createElement("canvas");
+      Object.assign(canvas, { width: img.width, height: img.height });
+      canvas.getContext("2d").drawImage(img, 0, 0);
+      const frame = document.createElement("video");
+      Object.assign(frame, { muted: true, srcObject: canvas.captureStream() });
+      await frame.play();
+      while (frame.videoWidth === 0) await new Promise((r) => setTimeout(r, 10));
+      const out = {};
+      for (const [name, opts] of [["absent", undefined], ["null", null],
+        ["fast", { resize: "fast" }], ["official", { resize: "official" }]]) {
+        out[name] = opts === undefined ? await det.detect(frame) : await det.detect(frame, opts);
+      }
+      frame.srcObject.getTracks().forEach((t) => t.stop());
+      det.dispose();
+      return { out };
+    }, worker);
+    assert.notDeepEqual(r.out.fast, r.out.official, "the two resizes give different detections here");
+    assert.deepEqual(r.out.absent, r.out.fast, "no options: a frame's default is fast");
+    assert.deepEqual(r.out.null, r.out.fast, "null options: a frame's default is fast");
+  });
+}
