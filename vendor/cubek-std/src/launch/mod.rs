@@ -1,0 +1,3 @@
+//! Shared utilities for launching kernels.
+
+pub mod tma;

@@ -1,0 +1,3 @@
+mod stage_memory;
+
+pub use stage_memory::*;
