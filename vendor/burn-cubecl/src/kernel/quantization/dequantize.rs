@@ -11,6 +11,9 @@ where
         DType::QFloat(scheme) => scheme,
         _ => return tensor,
     };
+    // vidt's patch: WebGPU never runs this; diverging leaves its kernels out of the module.
+    #[cfg(target_arch = "wasm32")]
+    panic!("quantized GPU tensors are not built into vidt's wasm module (q8 files are dequantized on load)");
 
     let output = empty_device_dtype(
         tensor.client.clone(),

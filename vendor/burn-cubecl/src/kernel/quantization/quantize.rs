@@ -11,6 +11,9 @@ pub fn quantize<R>(
 where
     R: CubeRuntime,
 {
+    // vidt's patch: WebGPU never runs this; diverging leaves its kernels out of the module.
+    #[cfg(target_arch = "wasm32")]
+    panic!("quantized GPU tensors are not built into vidt's wasm module (q8 files are dequantized on load)");
     let output = empty_qtensor_optimized(tensor.shape(), *scheme, &tensor.device);
     let (out_values, out_params) = output.clone().quantized_handles().unwrap();
     let dtype = tensor.dtype;

@@ -14,6 +14,7 @@ pub fn cmma_execute<L: Numeric, R: Numeric, A: Numeric>(
     rhs: &cmma::Matrix<R>,
     acc: &mut cmma::Matrix<A>,
 ) {
+    comptime!(wasm_guard());
     cmma::execute::<L, R, A, A>(lhs, rhs, acc, acc);
 }
 
@@ -24,6 +25,7 @@ pub fn cmma_load_from_shared<E: Numeric, ES: Size, N: Numeric, IO: SliceVisibili
     #[comptime] ident: StageIdent,
     #[comptime] matrix_layout: MatrixLayout,
 ) {
+    comptime!(wasm_guard());
     let shared = shared.to_read_only();
     match ident {
         StageIdent::Lhs | StageIdent::Rhs => {
@@ -42,6 +44,7 @@ pub fn cmma_load_from_shared<E: Numeric, ES: Size, N: Numeric, IO: SliceVisibili
 
 #[cube]
 pub fn cmma_load_zeros<N: Numeric>(matrix: &mut cmma::Matrix<N>) {
+    comptime!(wasm_guard());
     cmma::fill(matrix, N::from_int(0));
 }
 
@@ -50,6 +53,17 @@ pub fn cmma_write_to_shared<E: Numeric, ES: Size, A: Numeric>(
     shared: &mut StridedTile<E, ES, ReadWrite>,
     matrix: &cmma::Matrix<A>,
 ) {
+    comptime!(wasm_guard());
     let casted = cmma::cast::<A, E>(matrix);
     CmmaStageWriter::store_fragment(shared, &casted);
 }
+
+/// vidt's patch: WebGPU has no cooperative matrices (cubecl-wgpu's WGSL compiler panics on
+/// cmma): in the browser build these tiles are never made, and diverging here leaves their
+/// expansion code out of the wasm module.
+#[cfg(target_arch = "wasm32")]
+fn wasm_guard() -> ! {
+    panic!("CMMA tiles are not built into vidt's wasm module")
+}
+#[cfg(not(target_arch = "wasm32"))]
+fn wasm_guard() {}
