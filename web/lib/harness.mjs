@@ -187,10 +187,19 @@ export function exportModel(weights, out, { dtype = "f32", inputSize, decLayers,
   return out;
 }
 
-/** A fresh scratch folder. */
+/** A fresh scratch folder, removed when this process exits (each test file runs in its own
+ *  process; model exports and bundler builds left ~1 GB in the temp folder per suite run).
+ *  VIDT_KEEP_SCRATCH=1 keeps them, to look at after a failure. */
 export function scratch(tag) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `vidt-${tag}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vidt-${tag}-`));
+  scratchDirs.push(dir);
+  return dir;
 }
+const scratchDirs = [];
+process.on("exit", () => {
+  if (process.env.VIDT_KEEP_SCRATCH === "1") return;
+  for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /** The nano fixture checkpoint exported as `m.vidt` in a scratch folder `tag`: the model most
  *  browser tests serve as /files/model.vidt. */
