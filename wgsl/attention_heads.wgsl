@@ -7,7 +7,9 @@
 // an online softmax over chunks of WG keys staged in workgroup memory (rescaled once per
 // chunk).
 //
-// info: [B, Q, width, heads, q_row, q_col, k_row, k_col, v_row, v_col, scale bits]
+// info: [B, Q, width, heads, q_row, q_col, k_row, k_col, v_row, v_col, scale bits, out_rows,
+// out_off]: output rows of an image and the first one written (Q and 0 alone; RAM writes the
+// [DET] rows of its joined [PATCH ; DET] sequence)
 
 // A packed qkv is bound once (k and v read from q): WebGPU implementations (Dawn) refuse one
 // buffer bound to two writable storage bindings of a dispatch.
@@ -104,7 +106,7 @@ fn main(
         workgroupBarrier();
     }
     if (live) {
-        let ob = (b * Q + i) * width + h * HD;
+        let ob = (b * info[11] + info[12] + i) * width + h * HD;
         for (var c = 0u; c < HD; c++) {
             output[ob + c] = acc[c] / l;
         }

@@ -14,12 +14,15 @@
 // window and head are staged in workgroup memory (2 * N * HD floats: 12.5 KiB for 7x7 windows
 // and head dim 32, inside WebGPU's 16 KiB default).
 //
-// info: [B, H, W, C, heads, Hp, Wp, shift, scale bits]
+// info: [B, H, W, C, heads, Hp, Wp, shift, scale bits, in_rows, out_rows, out_off]: rows of an
+// image in qkv and in the output, and the first output row written (H*W, H*W and 0 alone; RAM
+// reads the map's rows of the [PATCH ; DET] sequence's projection and writes them into its
+// joined output, so no slice or cat copies them)
 
-@group(0) @binding(0) var<storage, read_write> qkv: array<f32>;      // (B, H, W, 3C)
+@group(0) @binding(0) var<storage, read_write> qkv: array<f32>;      // (B, in_rows, 3C)
 @group(0) @binding(1) var<storage, read_write> qkv_bias: array<f32>; // (3C)
 @group(0) @binding(2) var<storage, read_write> table: array<f32>;    // ((2WS-1)^2, heads)
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;   // (B, H, W, C)
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;   // (B, out_rows, C)
 @group(0) @binding(4) var<storage, read_write> info: array<u32>;
 
 const WS: u32 = {{ window }}u;
@@ -76,7 +79,7 @@ fn main(
             let py = (wy * WS + j / WS + shift) % Hp;
             let px = (wx * WS + j % WS + shift) % Wp;
             if (py < H && px < W) {
-                let base = ((b * H + py) * W + px) * row + h * HD + c;
+                let base = (b * info[9] + py * W + px) * row + h * HD + c;
                 k_tile[e] = qkv[base + C] + qkv_bias[C + h * HD + c];
                 v_tile[e] = qkv[base + 2u * C] + qkv_bias[2u * C + h * HD + c];
             } else {
@@ -97,7 +100,7 @@ fn main(
     if (py >= H || px >= W) {
         return; // a padded token: nothing to write
     }
-    let qbase = ((b * H + py) * W + px) * row + h * HD;
+    let qbase = (b * info[9] + py * W + px) * row + h * HD;
     var q: array<f32, {{ head_dim }}>;
     for (var c = 0u; c < HD; c++) {
         q[c] = (qkv[qbase + c] + qkv_bias[h * HD + c]) * scale;
@@ -130,7 +133,7 @@ fn main(
         sum += e;
     }
     let inv = 1.0 / sum;
-    let obase = ((b * H + py) * W + px) * C + h * HD;
+    let obase = (b * info[10] + info[11] + py * W + px) * C + h * HD;
     for (var c = 0u; c < HD; c++) {
         var acc = 0.0;
         for (var j = 0u; j < N; j++) {

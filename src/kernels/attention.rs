@@ -3,7 +3,6 @@
 use burn::backend::wgpu::{
     KernelSource, SourceKernel, SourceTemplate, into_contiguous, kernel_source,
 };
-use burn::tensor::{DType, Shape};
 use cubecl::CubeDim;
 use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
@@ -63,6 +62,21 @@ pub(crate) fn supported(head_dim: usize) -> bool {
 /// `kv`: separate k and v, or `None` when q is the packed qkv that k and v are read from too
 /// (bound once).
 pub(crate) fn forward(q: Prim, kv: Option<(Prim, Prim)>, s: Heads) -> Prim {
+    let [b, nq, _]: [usize; 3] = q.meta.shape().to_vec().try_into().expect("(B, Q, *)");
+    let out = super::swin_attention::empty(&q, vec![b, nq, s.width]);
+    launch(q, kv, s, &out, (nq, 0));
+    out
+}
+
+/// Writes the attention into `out`, `(B, rows, width)` contiguous, at rows `off + i` of each
+/// image (`rows`, `off`).
+pub(crate) fn launch(
+    q: Prim,
+    kv: Option<(Prim, Prim)>,
+    s: Heads,
+    out: &Prim,
+    (rows, off): (usize, usize),
+) {
     super::launches::note(super::launches::Kernel::Attention);
     let q = into_contiguous(q);
     let packed = kv.is_none();
@@ -74,14 +88,6 @@ pub(crate) fn forward(q: Prim, kv: Option<(Prim, Prim)>, s: Heads) -> Prim {
     let [b, nq, _]: [usize; 3] = q.meta.shape().to_vec().try_into().expect("(B, Q, *)");
     let nk = k.meta.shape()[1];
     let client = q.client.clone();
-    let handle = client.empty(b * nq * s.width * core::mem::size_of::<f32>());
-    let out = Prim::new_contiguous(
-        client.clone(),
-        q.device.clone(),
-        Shape::from(vec![b, nq, s.width]),
-        handle,
-        DType::F32,
-    );
     let info = [
         b as u32,
         nq as u32,
@@ -94,6 +100,8 @@ pub(crate) fn forward(q: Prim, kv: Option<(Prim, Prim)>, s: Heads) -> Prim {
         row(&v),
         s.cols[2] as u32,
         s.scale.to_bits(),
+        rows as u32,
+        off as u32,
     ];
     let info = params(&q, &info);
     let tiles = nq.div_ceil(WG as usize);
@@ -111,5 +119,4 @@ pub(crate) fn forward(q: Prim, kv: Option<(Prim, Prim)>, s: Heads) -> Prim {
         cube_count(b * s.heads * tiles),
         KernelArguments::new().with_buffers(bindings),
     );
-    out
 }

@@ -44,6 +44,31 @@ impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for SwinAttenti
     }
 }
 
+#[derive(Debug)]
+struct RamAttentionOp<B> {
+    desc: CustomOpIr,
+    map: (usize, usize),
+    windows: SwinWindows,
+    heads: crate::ops::attention::Heads,
+    _b: PhantomData<B>,
+}
+
+impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for RamAttentionOp<B> {
+    fn execute(&self, h: &mut Handles<B>) {
+        let ([qkv, bias, table, det], [out]) = self.desc.as_fixed();
+        let y = B::ram_attention(
+            wrap(h.get_float_tensor::<B>(qkv)),
+            self.map,
+            wrap(h.get_float_tensor::<B>(bias)),
+            wrap(h.get_float_tensor::<B>(table)),
+            self.windows,
+            wrap(h.get_float_tensor::<B>(det)),
+            self.heads,
+        );
+        h.register_float_tensor::<B>(&out.id, unwrap(y));
+    }
+}
+
 /// LayerNorm (0), softmax (1) or GroupNorm (2) of the inner backend.
 #[derive(Debug)]
 struct NormOp<B> {
@@ -257,6 +282,43 @@ impl<B: FusionBackend + VidtBackend> VidtBackend for Fusion<B> {
         let op = SwinAttentionOp::<B> {
             desc: desc.clone(),
             windows,
+            _b: PhantomData,
+        };
+        wrap(
+            client
+                .register(streams, OperationIr::Custom(desc), op)
+                .output(),
+        )
+    }
+
+    fn ram_attention(
+        qkv: Tensor<Self, 3>,
+        map: (usize, usize),
+        qkv_bias: Tensor<Self, 1>,
+        table: Tensor<Self, 2>,
+        windows: SwinWindows,
+        det_qkv: Tensor<Self, 3>,
+        heads: crate::ops::attention::Heads,
+    ) -> Tensor<Self, 3> {
+        let (qkv, bias, table) = (unwrap(qkv), unwrap(qkv_bias), unwrap(table));
+        let det = unwrap(det_qkv);
+        let (b, c3) = (qkv.shape[0], qkv.shape[2]);
+        let shape = Shape::new([b, map.0 * map.1 + det.shape[1], c3 / 3]);
+        let client = qkv.client.clone();
+        let streams = OperationStreams::with_inputs([&qkv, &bias, &table, &det]);
+        let out = TensorIr::uninit(client.create_empty_handle(), shape, qkv.dtype);
+        let inputs = [
+            qkv.into_ir(),
+            bias.into_ir(),
+            table.into_ir(),
+            det.into_ir(),
+        ];
+        let desc = CustomOpIr::new("vidt_ram_attention", &inputs, &[out]);
+        let op = RamAttentionOp::<B> {
+            desc: desc.clone(),
+            map,
+            windows,
+            heads,
             _b: PhantomData,
         };
         wrap(

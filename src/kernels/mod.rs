@@ -200,4 +200,39 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
             s,
         ))
     }
+
+    /// Both kernels write into one `(B, H*W + Q, C)` buffer, the patch rows then the [DET]
+    /// rows; the windowed attention reads the map's rows of `qkv` in place.
+    fn ram_attention(
+        qkv: Tensor<Self, 3>,
+        (h, w): (usize, usize),
+        qkv_bias: Tensor<Self, 1>,
+        table: Tensor<Self, 2>,
+        s: SwinWindows,
+        det_qkv: Tensor<Self, 3>,
+        heads: crate::ops::attention::Heads,
+    ) -> Tensor<Self, 3> {
+        let [b, _, c3] = qkv.dims();
+        let (c, q) = (c3 / 3, det_qkv.dims()[1]);
+        let kernels = qkv.dtype() == DType::F32
+            && det_qkv.dtype() == DType::F32
+            && swin_attention::supported(s.ws, c / s.heads)
+            && attention::supported(heads.width / heads.heads);
+        if !kernels {
+            return crate::ops::ram_attention_joined(
+                qkv,
+                (h, w),
+                det_qkv,
+                |qkv| Self::swin_window_attention(qkv, qkv_bias, table, s),
+                |qkv| Self::attention_heads_packed(qkv, heads),
+            );
+        }
+        let qkv = prim(qkv);
+        let rows = h * w + q;
+        let out = swin_attention::empty(&qkv, vec![b, rows, c]);
+        let (bias, table) = (prim(qkv_bias), prim(table));
+        swin_attention::launch(qkv, (h, w), bias, table, s, &out, (rows, 0));
+        attention::launch(prim(det_qkv), None, heads, &out, (rows, h * w));
+        tensor(out)
+    }
 }

@@ -48,22 +48,48 @@ pub(crate) fn supported(ws: usize, head_dim: usize) -> bool {
 }
 
 pub(crate) fn forward(qkv: Prim, qkv_bias: Prim, table: Prim, s: SwinWindows) -> Prim {
+    let [b, h, w, c3]: [usize; 4] = qkv.meta.shape().to_vec().try_into().expect("(B, H, W, 3C)");
+    let out = empty(&qkv, vec![b, h, w, c3 / 3]);
+    launch(qkv, (h, w), qkv_bias, table, s, &out, (h * w, 0));
+    out
+}
+
+/// A contiguous f32 tensor of `shape` on `like`'s device, contents undefined.
+pub(crate) fn empty(like: &Prim, shape: Vec<usize>) -> Prim {
+    let bytes = shape.iter().product::<usize>() * core::mem::size_of::<f32>();
+    let handle = like.client.empty(bytes);
+    Prim::new_contiguous(
+        like.client.clone(),
+        like.device.clone(),
+        Shape::from(shape),
+        handle,
+        DType::F32,
+    )
+}
+
+/// The attention of the `(h, w)` map whose pixel `(y, x)` is row `y * w + x` of each image's
+/// rows in `qkv` (`(B, H, W, 3C)`, or `(B, rows, 3C)` with the map's rows first), written into
+/// `out`, `(B, rows, C)` contiguous, at rows `off + y * w + x` of each image (`rows`, `off`).
+pub(crate) fn launch(
+    qkv: Prim,
+    (h, w): (usize, usize),
+    qkv_bias: Prim,
+    table: Prim,
+    s: SwinWindows,
+    out: &Prim,
+    (rows, off): (usize, usize),
+) {
     super::launches::note(super::launches::Kernel::SwinWindowAttention);
     let qkv = into_contiguous(qkv);
     let qkv_bias = into_contiguous(qkv_bias);
     let table = into_contiguous(table);
-    let [b, h, w, c3]: [usize; 4] = qkv.meta.shape().to_vec().try_into().expect("(B, H, W, 3C)");
+    let dims = qkv.meta.shape().to_vec();
+    let (b, c3) = (dims[0], dims[dims.len() - 1]);
+    let in_rows = dims[1..dims.len() - 1].iter().product::<usize>();
+    assert!(in_rows >= h * w, "qkv has {in_rows} rows, the map {h}x{w}");
     let c = c3 / 3;
     let (hp, wp) = s.padded(h, w);
     let client = qkv.client.clone();
-    let handle = client.empty(b * h * w * c * core::mem::size_of::<f32>());
-    let out = Prim::new_contiguous(
-        client.clone(),
-        qkv.device.clone(),
-        Shape::from(vec![b, h, w, c]),
-        handle,
-        DType::F32,
-    );
     let info = [
         b as u32,
         h as u32,
@@ -74,6 +100,9 @@ pub(crate) fn forward(qkv: Prim, qkv_bias: Prim, table: Prim, s: SwinWindows) ->
         wp as u32,
         s.shift as u32,
         s.scale.to_bits(),
+        in_rows as u32,
+        rows as u32,
+        off as u32,
     ];
     let info = params(&qkv, &info);
     let windows = b * (hp / s.ws) * (wp / s.ws);
@@ -91,5 +120,4 @@ pub(crate) fn forward(qkv: Prim, qkv_bias: Prim, table: Prim, s: SwinWindows) ->
             info.binding(),
         ]),
     );
-    out
 }

@@ -75,18 +75,12 @@ impl<B: VidtBackend> SwinBlock<B> {
         det_pos: Tensor<B, 3>,
         cross: Option<&CrossInputs<B>>,
     ) -> Tensor<B, 3> {
-        let [b, len, c] = seq.dims();
-        let hw = h * w;
         let normed = normalize(&self.norm1, seq.clone());
-        let patch = normed.clone().slice([0..b, 0..hw]).reshape([b, h, w, c]);
-        let det = normed.slice([0..b, hw..len]);
-        let det = det + self.det_pos_linear.apply(det_pos);
-        let cross_in = cross.map(|x| CrossInputs {
-            patch: patch.clone().reshape([b, hw, x.patch.dims()[2]]) + x.patch.clone(),
-            mask: x.mask.clone(),
-        });
+        let det_pos = self.det_pos_linear.apply(det_pos);
         // Padding to window multiples (unmasked, as the reference) and the shift are the op's.
-        let attn = self.attn.forward(patch, det, self.shift, cross_in.as_ref());
+        let attn = self
+            .attn
+            .forward(normed, (h, w), det_pos, self.shift, cross);
         let x = seq + drop_path(attn, self.drop_path);
         let y = self.mlp.forward(normalize(&self.norm2, x.clone()));
         x + drop_path(y, self.drop_path)
@@ -260,13 +254,13 @@ impl<B: VidtBackend> SwinBackbone<B> {
         };
         let x = self.patch_embed.proj.forward(images);
         let [_, e, mut h, mut w] = x.dims();
-        let mut x = normalize(
+        let x = normalize(
             &self.patch_embed.norm,
             x.reshape([b, e, h * w]).swap_dims(1, 2),
         );
         let patch_embed = keep.then(|| x.clone().swap_dims(1, 2).reshape([b, e, h, w]));
         let q = self.det_token.dims()[1];
-        let mut det = self.det_token.val().repeat_dim(0, b);
+        let det = self.det_token.val().repeat_dim(0, b);
         let det_pos = self.det_pos_embed.val();
         // The cross-attention mask starts at the patch grid / 8 (= 2^(stages - #cross stages)).
         let divisor = 1 << (self.layers.len() - 1);
@@ -276,9 +270,11 @@ impl<B: VidtBackend> SwinBackbone<B> {
         let mut stages = Vec::new();
         let mut det_tgt = None;
         let n = self.layers.len();
+        // [PATCH ; DET]: joined once; each later stage takes the merged sequence as it is
+        // (PatchMerging keeps the order), not split and joined again (two launches each).
+        let mut seq = Tensor::cat(vec![x, det], 1);
         for (si, stage) in self.layers.iter().enumerate() {
             let c = stage.dim;
-            let seq = Tensor::cat(vec![x, det], 1);
             let cross = stage.cross.then(|| {
                 if cross_mask.height != h || cross_mask.width != w {
                     cross_mask = cross_mask.resize_nearest(h, w);
@@ -305,13 +301,11 @@ impl<B: VidtBackend> SwinBackbone<B> {
                     hw: [h, w, h2, w2],
                 });
             }
-            let dlen = down.dims()[1];
-            x = down.clone().slice([0..b, 0..h2 * w2]);
-            det = down.slice([0..b, h2 * w2..dlen]);
             h = h2;
             w = w2;
+            seq = down;
         }
-        features.push((x, h, w));
+        features.push((seq.slice([0..b, 0..h * w]), h, w));
         BackboneOutput {
             features,
             det_tgt: det_tgt.expect("at least one stage"),

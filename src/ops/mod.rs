@@ -141,6 +141,44 @@ pub trait VidtBackend: Backend {
     ) -> Tensor<Self, 4> {
         swin_attention::reference(qkv, qkv_bias, table, windows)
     }
+
+    /// RAM's two attentions of stages 1-3 as one `[PATCH ; DET]` sequence `(B, H*W + Q, C)`:
+    /// [`Self::swin_window_attention`] of the `(H, W)` map whose qkv projection (without its
+    /// bias) is the first `H*W` rows of `qkv` `(B, H*W + Q, 3C)`, then
+    /// [`Self::attention_heads_packed`] of `det_qkv` `(B, Q, 3C)`. A backend may read the map
+    /// in place and write both into one buffer (wgpu does: no slice copy, no `cat`).
+    #[allow(clippy::too_many_arguments)]
+    fn ram_attention(
+        qkv: Tensor<Self, 3>,
+        map: (usize, usize),
+        qkv_bias: Tensor<Self, 1>,
+        table: Tensor<Self, 2>,
+        windows: SwinWindows,
+        det_qkv: Tensor<Self, 3>,
+        heads: attention::Heads,
+    ) -> Tensor<Self, 3> {
+        ram_attention_joined(
+            qkv,
+            map,
+            det_qkv,
+            |qkv| Self::swin_window_attention(qkv, qkv_bias, table, windows),
+            |qkv| Self::attention_heads_packed(qkv, heads),
+        )
+    }
+}
+
+/// [`VidtBackend::ram_attention`] as a slice, the two attentions (`patch`, `det`) and a `cat`.
+pub(crate) fn ram_attention_joined<B: Backend>(
+    qkv: Tensor<B, 3>,
+    (h, w): (usize, usize),
+    det_qkv: Tensor<B, 3>,
+    patch: impl FnOnce(Tensor<B, 4>) -> Tensor<B, 4>,
+    det: impl FnOnce(Tensor<B, 3>) -> Tensor<B, 3>,
+) -> Tensor<B, 3> {
+    let [b, _, c3] = qkv.dims();
+    let map = qkv.slice([0..b, 0..h * w]).reshape([b, h, w, c3]);
+    let patch = patch(map).reshape([b, h * w, c3 / 3]);
+    Tensor::cat(vec![patch, det(det_qkv)], 1)
 }
 
 /// CUDA: the references (fused by burn when the wgpu feature turns fusion on for both).
@@ -298,5 +336,30 @@ pub fn group_norm_tokens<B: VidtBackend>(
         norms::group_norm_reference(x, weight, bias, groups, eps)
     } else {
         B::group_norm_tokens(x, weight, bias, groups, eps)
+    }
+}
+
+/// RAM's windowed [PATCH x PATCH] and [DET x DET] attentions joined (stages 1-3): the
+/// backend's [`VidtBackend::ram_attention`], or the two references and a `cat`.
+#[allow(clippy::too_many_arguments)]
+pub fn ram_attention<B: VidtBackend>(
+    qkv: Tensor<B, 3>,
+    map: (usize, usize),
+    qkv_bias: Tensor<B, 1>,
+    table: Tensor<B, 2>,
+    windows: SwinWindows,
+    det_qkv: Tensor<B, 3>,
+    heads: attention::Heads,
+) -> Tensor<B, 3> {
+    if reference() {
+        ram_attention_joined(
+            qkv,
+            map,
+            det_qkv,
+            |qkv| swin_attention::reference(qkv, qkv_bias, table, windows),
+            |qkv| attention::reference(qkv.clone(), qkv.clone(), qkv, heads),
+        )
+    } else {
+        B::ram_attention(qkv, map, qkv_bias, table, windows, det_qkv, heads)
     }
 }

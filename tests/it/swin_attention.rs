@@ -114,3 +114,80 @@ fn padded_tokens_attend_with_the_projection_bias() {
         "{out:?} vs {want:?}"
     );
 }
+
+/// RAM's joined op (stages 1-3): the windowed attention's rows then the [DET x DET]
+/// attention's, as the two references and a `cat` give them; the wgpu kernels write both into
+/// one buffer at row offsets, so a wrong offset or row count shows here.
+fn check_ram<BB: VidtBackend>(name: &str, dev: &Device<BB>) {
+    use vidt::ops::attention::{self, Heads};
+    // (B, H, W, heads, head dim, shift, Q): two images, padded maps, Q across a 64-query tile.
+    for (case, &(b, h, w, heads, hd, shift, q)) in [
+        (2, 11, 16, 3, 16, 3, 70),
+        (1, 14, 21, 2, 32, 0, 5),
+        (2, 5, 6, 4, 8, 3, 100),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let c = heads * hd;
+        let ws = 7;
+        let scale = (hd as f32).powf(-0.5);
+        let s = SwinWindows {
+            heads,
+            ws,
+            shift,
+            scale,
+        };
+        let dh = Heads {
+            heads,
+            width: c,
+            cols: [0, c, 2 * c],
+            scale,
+        };
+        let seed = 100 + 10 * case as u64;
+        // The map's rows, then Q rows the windowed attention must not read.
+        let qkv = rand::<BB, 3>([b, h * w + q, 3 * c], seed, dev);
+        let bias = rand::<BB, 1>([3 * c], seed + 1, dev);
+        let table = rand::<BB, 2>([(2 * ws - 1) * (2 * ws - 1), heads], seed + 2, dev);
+        let det = rand::<BB, 3>([b, q, 3 * c], seed + 3, dev);
+        let ours = BB::ram_attention(
+            qkv.clone(),
+            (h, w),
+            bias.clone(),
+            table.clone(),
+            s,
+            det.clone(),
+            dh,
+        );
+        let map = qkv.slice([0..b, 0..h * w]).reshape([b, h, w, 3 * c]);
+        let patch = swin_attention::reference(map, bias, table, s).reshape([b, h * w, c]);
+        let det = attention::reference(det.clone(), det.clone(), det, dh);
+        let reference = Tensor::cat(vec![patch, det], 1);
+        assert_eq!(ours.dims(), [b, h * w + q, c]);
+        let a = ours.into_data().to_vec::<f32>().unwrap();
+        let r = reference.into_data().to_vec::<f32>().unwrap();
+        let d = a
+            .iter()
+            .zip(&r)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        println!("{name} RAM case {case} ({b}x{h}x{w} + {q} [DET]): max|diff| {d:.2e}");
+        assert!(d <= 1e-5, "{name} RAM case {case}: {d}");
+    }
+}
+
+#[test]
+fn cpu_ram_attention_matches_the_references() {
+    check_ram::<vidt::backend::Cpu>("cpu", &Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_ram_attention_matches_the_references() {
+    // Both kernels ran for every case (not the reference fallback).
+    crate::common::launched(vidt::launches::Kernel::Attention, 3, || {
+        crate::common::launched(vidt::launches::Kernel::SwinWindowAttention, 3, || {
+            check_ram::<vidt::backend::Gpu>("wgpu", &Default::default())
+        })
+    });
+}
