@@ -149,6 +149,7 @@ class WorkerDetector {
     if (msg.backend && this.#info) {
       this.#info.backend = msg.backend;
       this.#info.fallbackReason = msg.fallbackReason;
+      this.#info.precision = msg.precision;
     }
     if (msg.ok) p.resolve(msg.value);
     else p.reject(new Error(msg.error));
@@ -178,6 +179,7 @@ class WorkerDetector {
   get nmsIou() { return this.#info.nmsIou ?? undefined; }
   get backend() { return this.#info.backend; }
   get fallbackReason() { return this.#info.fallbackReason ?? undefined; }
+  get precision() { return this.#info.precision; }
   get classes() { return [...this.#info.classes]; }
   get inputSize() { return this.#info.inputSize; }
   get decoderLayers() { return this.#info.decoderLayers; }

@@ -1,5 +1,5 @@
 // The module worker behind `{ worker: true }` (see index.js): one Detector per worker, driven
-// by messages { id, op, ... } and answering { id, ok, value | error, backend, fallbackReason }.
+// by messages { id, op, ... } and answering { id, ok, value | error, backend, fallbackReason, precision }.
 // The wasm is initialised by the first `load` (from its `wasmUrl`, if the page gave one).
 import init, { Detector } from "./vidt.js";
 
@@ -13,6 +13,7 @@ const info = (d) => ({
   nmsIou: d.nmsIou,
   backend: d.backend,
   fallbackReason: d.fallbackReason,
+  precision: d.precision,
   classes: d.classes,
   inputSize: d.inputSize,
   decoderLayers: d.decoderLayers,
@@ -65,7 +66,11 @@ async function run(msg) {
 
 self.onmessage = async ({ data: msg }) => {
   // Where the model runs now (a device loss may have moved it), with every answer.
-  const where = () => ({ backend: detector?.backend, fallbackReason: detector?.fallbackReason });
+  const where = () => ({
+    backend: detector?.backend,
+    fallbackReason: detector?.fallbackReason,
+    precision: detector?.precision,
+  });
   try {
     const value = await run(msg);
     const transfer = value instanceof Uint8Array ? [value.buffer] : [];

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The GPU check: at most 5 minutes on one NVIDIA GPU (each step has its own limit,
-# 90+60+60+15+75 s), figures printed:
+# 80+50+50+15+45+60 s), figures printed:
 #   1. CUDA parity with fixture_nano_perturbed and _odd (logits 1e-3, boxes 1e-4, every level);
 #   2. `vidt bench model` on cuda at 320x320 and 800x1216, on wgpu (Vulkan) at 320x320, 640x640
 #      and 800x1216 (with the launch count: what a frame dispatches), and on wgpu at 320x320
 #      again with CUBECL_WGPU_MAX_TASKS=256 (cubecl submits every 32 launches by default, a
-#      new compute pass each time: does grouping more per submit pay on a real GPU? #34);
+#      new compute pass each time: does grouping more per submit pay on a real GPU? #34), and
+#      on wgpu in f16 (--precision f16: the adapter's shaderFloat16) at the three sizes; each
+#      size's frames per second (`kernels_fps`) beside its milliseconds;
 #   3. `vidt bench train --device cuda --preset nano` (replicas 1, and 2 when there are 2 GPUs).
 # Runs prebuilt x86-64 binaries from gpu-check/ (scripts/build-gpu-check.sh makes them on any
 # Linux machine): the GPU machine needs no Rust toolchain and no network. It looks for the
@@ -100,25 +102,27 @@ step() { # step NAME SECONDS CMD...: runs with a time limit, reports the outcome
 }
 
 if [ $cuda_ok = 1 ]; then
-  step "CUDA parity (fixture_nano_perturbed, _odd)" 90 \
+  step "CUDA parity (fixture_nano_perturbed, _odd)" 80 \
     "$bin/it" cuda:: --test-threads=1 --nocapture
-  step "bench model cuda" 60 \
+  step "bench model cuda" 50 \
     "$bin/vidt" bench model --device cuda --weights "$weights" --sizes 320x320,800x1216 --runs 5
 else
   fail "CUDA steps skipped (no GPU or no CUDA libraries, above)"
 fi
 if [ $vk_ok = 1 ]; then
-  step "bench model wgpu (Vulkan)" 60 \
+  step "bench model wgpu (Vulkan)" 50 \
     "$bin/vidt" bench model --device wgpu --weights "$weights" --sizes 320x320,640x640,800x1216 --runs 5
   step "bench model wgpu, 256 launches per submit" 15 \
     env CUBECL_WGPU_MAX_TASKS=256 "$bin/vidt" bench model --device wgpu --weights "$weights" --sizes 320x320 --runs 5
+  step "bench model wgpu (Vulkan) in f16" 45 \
+    "$bin/vidt" bench model --device wgpu --precision f16 --weights "$weights" --sizes 320x320,640x640,800x1216 --runs 5
 else
   fail "wgpu on the GPU skipped (no Vulkan loader or NVIDIA ICD, above)"
 fi
 if [ $cuda_ok = 1 ]; then
   replicas=1
   [ "$gpus" -ge 2 ] && replicas=1,2
-  step "bench train cuda nano (replicas $replicas)" 75 \
+  step "bench train cuda nano (replicas $replicas)" 60 \
     "$bin/vidt" bench train --device cuda --preset nano --size 320 --batch-size 2 --steps 5 --replicas $replicas
   [ "$gpus" -ge 2 ] || echo "one GPU: data parallel not timed"
 fi

@@ -45,8 +45,12 @@ pub fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
     data_to_f32(t.into_data())
 }
 
-/// Read-back data as f32.
+/// Read-back data as f32 (an f16 model's outputs widened on the host: half the bytes read).
 pub fn data_to_f32(data: TensorData) -> Result<Vec<f32>> {
+    let data = match data.dtype {
+        burn::tensor::DType::F16 | burn::tensor::DType::BF16 => data.convert::<f32>(),
+        _ => data,
+    };
     data.to_vec::<f32>()
         .map_err(|e| VidtError::Unsupported(format!("cannot read tensor back: {e:?}")))
 }

@@ -1,3 +1,4 @@
+{{ enable }}
 // Multi-head attention over whole sequences in one dispatch: per head,
 // softmax(q * scale @ k^T) @ v, reading q, k and v at their column offsets inside their rows
 // (so a packed qkv projection needs no split copies) and writing the heads interleaved (no
@@ -13,9 +14,9 @@
 
 // A packed qkv is bound once (k and v read from q): WebGPU implementations (Dawn) refuse one
 // buffer bound to two writable storage bindings of a dispatch.
-@group(0) @binding(0) var<storage, read_write> q: array<f32>;
+@group(0) @binding(0) var<storage, read_write> q: array<{{ elem }}>;
 {{ kv_bindings }}
-@group(0) @binding({{ out_binding }}) var<storage, read_write> output: array<f32>;
+@group(0) @binding({{ out_binding }}) var<storage, read_write> output: array<{{ elem }}>;
 @group(0) @binding({{ info_binding }}) var<storage, read_write> info: array<u32>;
 
 const KEYS: u32 = {{ keys }}u;
@@ -58,7 +59,7 @@ fn main(
     if (live) {
         let qb = (b * Q + i) * q_row + q_col + h * HD;
         for (var c = 0u; c < HD; c++) {
-            qv[c] = q[qb + c] * scale;
+            qv[c] = f32(q[qb + c]) * scale;
             acc[c] = 0.0;
         }
     }
@@ -70,8 +71,8 @@ fn main(
             let j = base + e / HD;
             let c = e % HD;
             if (valid && j < KEYS) {
-                k_tile[e] = {{ k }}[(b * KEYS + j) * k_row + k_col + h * HD + c];
-                v_tile[e] = {{ v }}[(b * KEYS + j) * v_row + v_col + h * HD + c];
+                k_tile[e] = f32({{ k }}[(b * KEYS + j) * k_row + k_col + h * HD + c]);
+                v_tile[e] = f32({{ v }}[(b * KEYS + j) * v_row + v_col + h * HD + c]);
             }
         }
         workgroupBarrier();
@@ -108,7 +109,7 @@ fn main(
     if (live) {
         let ob = (b * info[11] + info[12] + i) * width + h * HD;
         for (var c = 0u; c < HD; c++) {
-            output[ob + c] = acc[c] / l;
+            output[ob + c] = {{ elem }}(acc[c] / l);
         }
     }
 }

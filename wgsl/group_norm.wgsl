@@ -1,13 +1,14 @@
+{{ enable }}
 // GroupNorm of channel-last tokens (B, N, C) in one dispatch: one workgroup per (image,
 // group) gathers the group's N * C/G values by index arithmetic (no transposes), two passes
 // for the mean and the biased variance, then the per-channel affine.
 //
 // info: [B, N, C, groups, eps bits]
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> weight: array<f32>;
-@group(0) @binding(2) var<storage, read_write> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<{{ elem }}>;
+@group(0) @binding(1) var<storage, read_write> weight: array<{{ elem }}>;
+@group(0) @binding(2) var<storage, read_write> bias: array<{{ elem }}>;
+@group(0) @binding(3) var<storage, read_write> output: array<{{ elem }}>;
 @group(0) @binding(4) var<storage, read_write> info: array<u32>;
 
 const WG: u32 = {{ workgroup }}u;
@@ -48,12 +49,12 @@ fn main(
     let count = N * cg;
     var s = 0.0;
     for (var e = t; e < count; e += WG) {
-        s += x[(b * N + e / cg) * C + grp * cg + e % cg];
+        s += f32(x[(b * N + e / cg) * C + grp * cg + e % cg]);
     }
     let mean = total(t, s) / f32(count);
     var q = 0.0;
     for (var e = t; e < count; e += WG) {
-        let v = x[(b * N + e / cg) * C + grp * cg + e % cg] - mean;
+        let v = f32(x[(b * N + e / cg) * C + grp * cg + e % cg]) - mean;
         q += v * v;
     }
     let den = sqrt(total(t, q) / f32(count) + eps);
@@ -61,7 +62,7 @@ fn main(
         for (var e = t; e < count; e += WG) {
             let c = grp * cg + e % cg;
             let i = (b * N + e / cg) * C + c;
-            output[i] = (x[i] - mean) / den * weight[c] + bias[c];
+            output[i] = {{ elem }}((f32(x[i]) - mean) / den * f32(weight[c]) + f32(bias[c]));
         }
     }
 }

@@ -1,13 +1,14 @@
+{{ enable }}
 // LayerNorm over the last dimension in one dispatch: one workgroup per row, two passes (mean,
 // then the mean of squared deviations, as burn's composition and PyTorch compute them), then
 // (x - mean) / sqrt(var + eps) * gamma + beta.
 //
 // info: [rows, d, eps bits]
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> gamma: array<f32>;
-@group(0) @binding(2) var<storage, read_write> beta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<{{ elem }}>;
+@group(0) @binding(1) var<storage, read_write> gamma: array<{{ elem }}>;
+@group(0) @binding(2) var<storage, read_write> beta: array<{{ elem }}>;
+@group(0) @binding(3) var<storage, read_write> output: array<{{ elem }}>;
 @group(0) @binding(4) var<storage, read_write> info: array<u32>;
 
 const WG: u32 = {{ workgroup }}u;
@@ -44,18 +45,18 @@ fn main(
     let base = select(0u, row, valid) * d;
     var s = 0.0;
     for (var i = t; i < d; i += WG) {
-        s += x[base + i];
+        s += f32(x[base + i]);
     }
     let mean = total(t, s) / f32(d);
     var q = 0.0;
     for (var i = t; i < d; i += WG) {
-        let v = x[base + i] - mean;
+        let v = f32(x[base + i]) - mean;
         q += v * v;
     }
     let den = sqrt(total(t, q) / f32(d) + eps);
     if (valid) {
         for (var i = t; i < d; i += WG) {
-            output[base + i] = (x[base + i] - mean) / den * gamma[i] + beta[i];
+            output[base + i] = {{ elem }}((f32(x[base + i]) - mean) / den * f32(gamma[i]) + f32(beta[i]));
         }
     }
 }

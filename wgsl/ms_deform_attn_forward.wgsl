@@ -1,3 +1,4 @@
+{{ enable }}
 // Multi-scale deformable attention, forward.
 //
 // One invocation per output element (n, q, m, d): consecutive invocations read consecutive
@@ -6,10 +7,10 @@
 //
 // info: [N, S, M, D, Lq, L, P, then per level: H, W, start]
 
-@group(0) @binding(0) var<storage, read_write> value: array<f32>;   // (N, S, M, D)
-@group(0) @binding(1) var<storage, read_write> loc: array<f32>;     // (N, Lq, M, L, P, 2)
-@group(0) @binding(2) var<storage, read_write> attn: array<f32>;    // (N, Lq, M, L, P)
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;  // (N, Lq, M * D)
+@group(0) @binding(0) var<storage, read_write> value: array<{{ elem }}>;   // (N, S, M, D)
+@group(0) @binding(1) var<storage, read_write> loc: array<{{ elem }}>;     // (N, Lq, M, L, P, 2)
+@group(0) @binding(2) var<storage, read_write> attn: array<{{ elem }}>;    // (N, Lq, M, L, P)
+@group(0) @binding(3) var<storage, read_write> output: array<{{ elem }}>;  // (N, Lq, M * D)
 @group(0) @binding(4) var<storage, read_write> info: array<u32>;
 
 const WG: u32 = {{ workgroup }}u;
@@ -43,8 +44,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let wf = f32(W);
         for (var p = 0u; p < P; p++) {
             let i = base + l * P + p;
-            let h_im = loc[2u * i + 1u] * hf - 0.5;
-            let w_im = loc[2u * i] * wf - 0.5;
+            let h_im = f32(loc[2u * i + 1u]) * hf - 0.5;
+            let w_im = f32(loc[2u * i]) * wf - 0.5;
             if (h_im > -1.0 && w_im > -1.0 && h_im < hf && w_im < wf) {
                 let h_low = i32(floor(h_im));
                 let w_low = i32(floor(w_im));
@@ -59,20 +60,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 var v3 = 0.0;
                 var v4 = 0.0;
                 if (h_low >= 0 && w_low >= 0) {
-                    v1 = value[(row + (u32(h_low) * W + u32(w_low)) * M) * D + d];
+                    v1 = f32(value[(row + (u32(h_low) * W + u32(w_low)) * M) * D + d]);
                 }
                 if (h_low >= 0 && w_low + 1 < i32(W)) {
-                    v2 = value[(row + (u32(h_low) * W + u32(w_low + 1)) * M) * D + d];
+                    v2 = f32(value[(row + (u32(h_low) * W + u32(w_low + 1)) * M) * D + d]);
                 }
                 if (h_low + 1 < i32(H) && w_low >= 0) {
-                    v3 = value[(row + (u32(h_low + 1) * W + u32(w_low)) * M) * D + d];
+                    v3 = f32(value[(row + (u32(h_low + 1) * W + u32(w_low)) * M) * D + d]);
                 }
                 if (h_low + 1 < i32(H) && w_low + 1 < i32(W)) {
-                    v4 = value[(row + (u32(h_low + 1) * W + u32(w_low + 1)) * M) * D + d];
+                    v4 = f32(value[(row + (u32(h_low + 1) * W + u32(w_low + 1)) * M) * D + d]);
                 }
-                acc += attn[i] * (hh * hw * v1 + hh * lw * v2 + lh * hw * v3 + lh * lw * v4);
+                acc += f32(attn[i]) * (hh * hw * v1 + hh * lw * v2 + lh * hw * v3 + lh * lw * v4);
             }
         }
     }
-    output[idx] = acc;
+    output[idx] = {{ elem }}(acc);
 }

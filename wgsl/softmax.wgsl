@@ -1,10 +1,11 @@
+{{ enable }}
 // Softmax over the last dimension in one dispatch: one workgroup per row; the row's max, the
 // sum of exp(x - max), then exp(x - max) / sum (burn's composition's formula).
 //
 // info: [rows, d]
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> output: array<f32>;
+@group(0) @binding(0) var<storage, read_write> x: array<{{ elem }}>;
+@group(0) @binding(1) var<storage, read_write> output: array<{{ elem }}>;
 @group(0) @binding(2) var<storage, read_write> info: array<u32>;
 
 const WG: u32 = {{ workgroup }}u;
@@ -24,7 +25,7 @@ fn main(
     let base = select(0u, row, valid) * d;
     var m = -3.4e38;
     for (var i = t; i < d; i += WG) {
-        m = max(m, x[base + i]);
+        m = max(m, f32(x[base + i]));
     }
     part[t] = m;
     workgroupBarrier();
@@ -38,7 +39,7 @@ fn main(
     workgroupBarrier();
     var sum = 0.0;
     for (var i = t; i < d; i += WG) {
-        sum += exp(x[base + i] - mx);
+        sum += exp(f32(x[base + i]) - mx);
     }
     part[t] = sum;
     workgroupBarrier();
@@ -51,7 +52,7 @@ fn main(
     let total = part[0];
     if (valid) {
         for (var i = t; i < d; i += WG) {
-            output[base + i] = exp(x[base + i] - mx) / total;
+            output[base + i] = {{ elem }}(exp(f32(x[base + i]) - mx) / total);
         }
     }
 }

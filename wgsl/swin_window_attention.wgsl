@@ -1,3 +1,4 @@
+{{ enable }}
 // Swin (shifted) window attention over a whole map, the layout glue folded in: per window and
 // head, softmax(q * scale @ k^T + relative position bias [+ shift mask]) @ v, reading the
 // tokens straight from the qkv projection (without its bias, added here) of the un-padded,
@@ -19,10 +20,10 @@
 // reads the map's rows of the [PATCH ; DET] sequence's projection and writes them into its
 // joined output, so no slice or cat copies them)
 
-@group(0) @binding(0) var<storage, read_write> qkv: array<f32>;      // (B, in_rows, 3C)
-@group(0) @binding(1) var<storage, read_write> qkv_bias: array<f32>; // (3C)
-@group(0) @binding(2) var<storage, read_write> table: array<f32>;    // ((2WS-1)^2, heads)
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;   // (B, out_rows, C)
+@group(0) @binding(0) var<storage, read_write> qkv: array<{{ elem }}>;      // (B, in_rows, 3C)
+@group(0) @binding(1) var<storage, read_write> qkv_bias: array<{{ elem }}>; // (3C)
+@group(0) @binding(2) var<storage, read_write> table: array<{{ elem }}>;    // ((2WS-1)^2, heads)
+@group(0) @binding(3) var<storage, read_write> output: array<{{ elem }}>;   // (B, out_rows, C)
 @group(0) @binding(4) var<storage, read_write> info: array<u32>;
 
 const WS: u32 = {{ window }}u;
@@ -80,11 +81,11 @@ fn main(
             let px = (wx * WS + j % WS + shift) % Wp;
             if (py < H && px < W) {
                 let base = (b * info[9] + py * W + px) * row + h * HD + c;
-                k_tile[e] = qkv[base + C] + qkv_bias[C + h * HD + c];
-                v_tile[e] = qkv[base + 2u * C] + qkv_bias[2u * C + h * HD + c];
+                k_tile[e] = f32(qkv[base + C]) + f32(qkv_bias[C + h * HD + c]);
+                v_tile[e] = f32(qkv[base + 2u * C]) + f32(qkv_bias[2u * C + h * HD + c]);
             } else {
-                k_tile[e] = qkv_bias[C + h * HD + c];
-                v_tile[e] = qkv_bias[2u * C + h * HD + c];
+                k_tile[e] = f32(qkv_bias[C + h * HD + c]);
+                v_tile[e] = f32(qkv_bias[2u * C + h * HD + c]);
             }
         }
     }
@@ -103,7 +104,7 @@ fn main(
     let qbase = (b * info[9] + py * W + px) * row + h * HD;
     var q: array<f32, {{ head_dim }}>;
     for (var c = 0u; c < HD; c++) {
-        q[c] = (qkv[qbase + c] + qkv_bias[h * HD + c]) * scale;
+        q[c] = (f32(qkv[qbase + c]) + f32(qkv_bias[h * HD + c])) * scale;
     }
     let region_i = region(iy, Hp, shift) * 3u + region(ix, Wp, shift);
     let side = 2u * WS - 1u;
@@ -115,7 +116,7 @@ fn main(
             acc += q[c] * k_tile[j * HD + c];
         }
         let rel = (i / WS + WS - 1u - j / WS) * side + (i % WS + WS - 1u - j % WS);
-        acc += table[rel * heads + h];
+        acc += f32(table[rel * heads + h]);
         if (shift > 0u) {
             let jy = wy * WS + j / WS;
             let jx = wx * WS + j % WS;
@@ -139,6 +140,6 @@ fn main(
         for (var j = 0u; j < N; j++) {
             acc += s[j] * v_tile[j * HD + c];
         }
-        output[obase + c] = acc * inv;
+        output[obase + c] = {{ elem }}(acc * inv);
     }
 }

@@ -42,6 +42,9 @@ pub struct ModelBench {
     /// CPU threads, ours and the peer's (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Float precision of the model (f16: a device with f16 arithmetic only).
+    #[arg(long, value_enum, default_value_t = crate::model::precision::Precision::F32)]
+    pub precision: crate::model::precision::Precision,
 }
 
 /// What [`ModelBench::prepare`] set up before any device existed.
@@ -83,6 +86,8 @@ impl ModelBench {
 #[derive(Debug, Serialize)]
 pub struct ModelBenchReport {
     pub device: String,
+    /// The model's float precision (`--precision`).
+    pub precision: String,
     pub preset: Option<String>,
     pub runs: usize,
     /// CPU threads (ours and the peer's) on the CPU backend.
@@ -100,6 +105,9 @@ pub struct ModelTiming {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernels_ms: Option<f64>,
     pub reference_ops_ms: f64,
+    /// Frames per second with the kernels (`1000 / kernels_ms`), one image per frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernels_fps: Option<f64>,
     /// `reference_ops_ms / kernels_ms`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernels_speedup: Option<f64>,
@@ -251,6 +259,7 @@ pub fn bench_model<B: VidtBackend>(
             size: format!("{h}x{w}"),
             kernels_ms,
             reference_ops_ms,
+            kernels_fps: kernels_ms.map(|k| 1000.0 / k),
             kernels_speedup: kernels_ms.map(|k| reference_ops_ms / k),
             launches,
             uploads,
@@ -261,6 +270,7 @@ pub fn bench_model<B: VidtBackend>(
     }
     Ok(ModelBenchReport {
         device: device.to_string(),
+        precision: det.precision().to_string(),
         preset: det.config.preset.clone(),
         runs,
         threads: peer.map(|p| p.threads),

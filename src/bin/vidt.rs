@@ -16,6 +16,7 @@ use vidt::detect::images::{demo_model, detect_files, detect_tensors};
 use vidt::detect::options::Resolved;
 use vidt::detect::{DetectRequest, ForwardInput};
 use vidt::io::export::{ExportOptions, export_model};
+use vidt::model::precision::Precision;
 use vidt::ops::{OpImpl, VidtBackend};
 use vidt::tensor_map::{Dtype, TensorMap};
 use vidt::train::run::{TrainRun, read_dataset_dir};
@@ -48,6 +49,10 @@ struct Run {
     /// softmax, GELU) as its tensor-op reference instead of the device's kernels or loops.
     #[arg(long)]
     reference_ops: bool,
+    /// Float precision of the parameters and activations: f32 (the official outputs' bounds) or
+    /// f16 (half the bytes; a device with f16 arithmetic only, else an error).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    precision: Precision,
 }
 
 #[derive(Args)]
@@ -312,7 +317,7 @@ fn run(mut cli: Cli) -> Result<()> {
     resolve_models(&mut cli.cmd)?;
     match cli.cmd {
         Cmd::Forward(a) => with_backend!(a.device.device, |B, dev| {
-            let det = load_detector::<B>(&a.weights, &dev, a.run.reference_ops)?;
+            let det = load_detector::<B>(&a.weights, &dev, a.run.reference_ops, a.run.precision)?;
             let input = TensorMap::from_file(&a.input)?;
             let inp = ForwardInput::from_tensors(&input, &a.input.display().to_string())?;
             let out = det.forward_named(&inp, a.run.dec_layers)?;
@@ -321,7 +326,7 @@ fn run(mut cli: Cli) -> Result<()> {
         Cmd::Detect(a) => {
             let weights = a.weights.clone().map_or_else(demo_model, Ok)?;
             with_backend!(a.device.device, |B, dev| {
-                let det = load_detector::<B>(&weights, &dev, a.run.reference_ops)?;
+                let det = load_detector::<B>(&weights, &dev, a.run.reference_ops, a.run.precision)?;
                 let request = DetectRequest {
                     threshold: a.threshold,
                     nms_iou: a.no_nms.then_some(None).or(a.nms.map(Some)),
@@ -375,7 +380,7 @@ fn eval(a: EvalArgs) -> Result<()> {
     match (a.gt, a.detections, a.data, a.weights) {
         (_, _, Some(data), Some(weights)) => with_backend!(a.device.device, |B, dev| {
             let ds = read_dataset_dir(&data)?;
-            let det = load_detector::<B>(&weights, &dev, false)?;
+            let det = load_detector::<B>(&weights, &dev, false, Precision::F32)?;
             let size = a.resize.request().sizes(det.input_size)?;
             if a.iou_type == vidt::coco::eval::IouType::Segm && !det.config.plus {
                 bail!("--iou-type segm needs a ViDT+ model (one that predicts masks)");
@@ -403,7 +408,7 @@ fn bench(what: BenchCmd) -> Result<()> {
         BenchCmd::Model { bench, device } => {
             let prep = bench.prepare(device.device)?;
             with_backend!(device.device, |B, dev| {
-                let mut det = load_detector::<B>(&bench.weights, &dev, false)?;
+                let mut det = load_detector::<B>(&bench.weights, &dev, false, bench.precision)?;
                 let report = vidt::bench::bench_model(&mut det, device.device, &bench, &prep);
                 print(&report?)
             })
@@ -428,9 +433,11 @@ fn load_detector<B: VidtBackend>(
     weights: &Path,
     dev: &B::Device,
     reference: bool,
+    precision: Precision,
 ) -> Result<Detector<B>> {
     let det = Detector::from_file(weights, dev);
     let det = det.with_context(|| format!("loading {}", weights.display()))?;
+    let det = det.with_precision(precision)?;
     Ok(det.with_ops(if reference {
         OpImpl::Reference
     } else {

@@ -61,6 +61,12 @@ fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sen
 }
 
 impl VidtBackend for Flex {
+    /// No: flex stores f16 but computes it through f32 (slower, not faster), our CPU loops take
+    /// f32, and the browser's CPU fallback leaves flex's f16 kernels out (vendor/README.md).
+    fn runs_f16(_: &Self::Device) -> bool {
+        false
+    }
+
     fn linear_last<const D: usize>(
         x: Tensor<Self, D>,
         weight: Tensor<Self, 2>,

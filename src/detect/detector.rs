@@ -10,6 +10,7 @@ use crate::config::VidtConfig;
 use crate::defaults;
 use crate::error::{Result, VidtError};
 use crate::io::{LoadedModel, Recommendations};
+use crate::model::precision::Precision;
 use crate::model::{ForwardOptions, PixelMask, Vidt, VidtOutput};
 use crate::ops::OpImpl;
 use crate::ops::VidtBackend;
@@ -42,6 +43,18 @@ impl<B: VidtBackend> Detector<B> {
             nms_iou: self.recommended.nms_iou,
             ..d
         }
+    }
+
+    /// The same detector in `precision` (its parameters cast; inputs follow); an error when the
+    /// device does not compute in it ([`crate::model::precision::cast`]).
+    pub fn with_precision(mut self, precision: Precision) -> Result<Self> {
+        self.model = crate::model::precision::cast(self.model, precision, &self.device)?;
+        Ok(self)
+    }
+
+    /// The precision the model runs in.
+    pub fn precision(&self) -> Precision {
+        Precision::of(self.model.dtype()).unwrap_or_default()
     }
 
     /// The same detector with the hot ops implemented by `ops` (the reference for comparisons).
@@ -99,7 +112,10 @@ impl<B: VidtBackend> Detector<B> {
                 reason: format!("{} values for shape {shape:?}", images.len()),
             });
         }
-        let x = upload::<B, 4>(TensorData::new(images.to_vec(), shape), &self.device);
+        let x = upload::<B, 4>(
+            TensorData::new(images.to_vec(), shape),
+            (&self.device, self.model.dtype()),
+        );
         self.model.forward(
             x,
             mask,

@@ -3,6 +3,7 @@
 use burn::backend::wgpu::{
     KernelSource, SourceKernel, SourceTemplate, into_contiguous, kernel_source,
 };
+use burn::tensor::DType;
 use cubecl::CubeDim;
 use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
@@ -22,22 +23,30 @@ struct Attention {
     head_dim: u32,
     /// q, k and v are one buffer, bound once.
     packed: bool,
+    dtype: DType,
 }
 
 impl KernelSource for Attention {
     fn source(&self) -> SourceTemplate {
+        let elem = if self.dtype == DType::F16 {
+            "f16"
+        } else {
+            "f32"
+        };
         let (kv, k, v, out) = if self.packed {
-            ("", "q", "q", 1)
+            (String::new(), "q", "q", 1)
         } else {
             (
-                "@group(0) @binding(1) var<storage, read_write> k: array<f32>;\n\
-                 @group(0) @binding(2) var<storage, read_write> v: array<f32>;",
+                format!(
+                    "@group(0) @binding(1) var<storage, read_write> k: array<{elem}>;\n\
+                     @group(0) @binding(2) var<storage, read_write> v: array<{elem}>;"
+                ),
                 "k",
                 "v",
                 3,
             )
         };
-        Raw::new()
+        let t = Raw::new()
             .source()
             .register("kv_bindings", kv)
             .register("k", k)
@@ -47,10 +56,11 @@ impl KernelSource for Attention {
             .register("keys", self.keys.to_string())
             .register("head_dim", self.head_dim.to_string())
             .register("workgroup", WG.to_string())
-            .register("tile", (WG * self.head_dim).to_string())
+            .register("tile", (WG * self.head_dim).to_string());
+        super::with_elem(t, self.dtype)
     }
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info((self.keys, self.head_dim, self.packed))
+        KernelId::new::<Self>().info((self.keys, self.head_dim, self.packed, self.dtype))
     }
 }
 
@@ -63,7 +73,7 @@ pub(crate) fn supported(head_dim: usize) -> bool {
 /// (bound once).
 pub(crate) fn forward(q: Prim, kv: Option<(Prim, Prim)>, s: Heads) -> Prim {
     let [b, nq, _]: [usize; 3] = q.meta.shape().to_vec().try_into().expect("(B, Q, *)");
-    let out = super::swin_attention::empty(&q, vec![b, nq, s.width]);
+    let out = super::empty(&q, vec![b, nq, s.width]);
     launch(q, kv, s, &out, (nq, 0));
     out
 }
@@ -113,7 +123,7 @@ pub(crate) fn launch(
     bindings.extend([out.handle.clone().binding(), info.binding()]);
     client.launch(
         Box::new(SourceKernel::new(
-            Attention::new(nk as u32, (s.width / s.heads) as u32, packed),
+            Attention::new(nk as u32, (s.width / s.heads) as u32, packed, out.dtype),
             CubeDim::new_1d(WG),
         )),
         cube_count(b * s.heads * tiles),

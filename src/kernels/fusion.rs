@@ -204,6 +204,10 @@ impl<B: FusionBackend + VidtBackend> Operation<B::FusionRuntime> for MsdaBackwar
 }
 
 impl<B: FusionBackend + VidtBackend> VidtBackend for Fusion<B> {
+    fn runs_f16(device: &Self::Device) -> bool {
+        B::runs_f16(device)
+    }
+
     fn attention_heads(
         q: Tensor<Self, 3>,
         k: Tensor<Self, 3>,

@@ -9,7 +9,7 @@ mod norms;
 mod swin_attention;
 
 use burn::backend::wgpu::{
-    BoolElement, CubeBackend, CubeTensor, FloatElement, IntElement, WgpuRuntime,
+    BoolElement, CubeBackend, CubeTensor, FloatElement, IntElement, SourceTemplate, WgpuRuntime,
 };
 use burn::tensor::{DType, Tensor, TensorPrimitive};
 use cubecl::CubeCount;
@@ -57,6 +57,35 @@ pub(crate) fn params(like: &Prim, values: &[u32]) -> cubecl::server::Handle {
     })
 }
 
+/// A contiguous tensor of `shape` in `like`'s dtype on its device, contents undefined (our
+/// kernels' outputs).
+pub(crate) fn empty(like: &Prim, shape: Vec<usize>) -> Prim {
+    let bytes = shape.iter().product::<usize>() * like.dtype.size();
+    let handle = like.client.empty(bytes);
+    Prim::new_contiguous(
+        like.client.clone(),
+        like.device.clone(),
+        burn::tensor::Shape::from(shape),
+        handle,
+        like.dtype,
+    )
+}
+
+/// Whether our kernels take float tensors of these dtypes: all f32, or all f16 (an f16 model,
+/// [`crate::model::precision`]); anything else runs the tensor-op reference.
+fn kernel_dtypes(dtypes: &[DType]) -> bool {
+    matches!(dtypes[0], DType::F32 | DType::F16) && dtypes.iter().all(|&d| d == dtypes[0])
+}
+
+/// Fills a kernel template's float storage type: `{{ elem }}` is `f32` or `f16` (with the
+/// `enable f16;` directive WGSL requires first); the kernels compute in f32 either way.
+pub(crate) fn with_elem(t: SourceTemplate, dtype: DType) -> SourceTemplate {
+    match dtype {
+        DType::F16 => t.register("elem", "f16").register("enable", "enable f16;"),
+        _ => t.register("elem", "f32").register("enable", ""),
+    }
+}
+
 fn prim<B: burn::tensor::backend::Backend<FloatTensorPrimitive = Prim>, const D: usize>(
     t: Tensor<B, D>,
 ) -> Prim {
@@ -86,7 +115,7 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         locations: Tensor<Self, 6>,
         weights: Tensor<Self, 5>,
     ) -> Tensor<Self, 3> {
-        if value.dtype() != DType::F32 {
+        if !kernel_dtypes(&[value.dtype(), locations.dtype(), weights.dtype()]) {
             return msda_ref::reference(value, shapes, locations, weights);
         }
         tensor(ms_deform_attn::forward(
@@ -129,7 +158,9 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         v: Tensor<Self, 3>,
         s: crate::ops::attention::Heads,
     ) -> Tensor<Self, 3> {
-        if q.dtype() != DType::F32 || !attention::supported(s.width / s.heads) {
+        if !kernel_dtypes(&[q.dtype(), k.dtype(), v.dtype()])
+            || !attention::supported(s.width / s.heads)
+        {
             return crate::ops::attention::reference(q, k, v, s);
         }
         tensor(attention::forward(prim(q), Some((prim(k), prim(v))), s))
@@ -139,7 +170,7 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         qkv: Tensor<Self, 3>,
         s: crate::ops::attention::Heads,
     ) -> Tensor<Self, 3> {
-        if qkv.dtype() != DType::F32 || !attention::supported(s.width / s.heads) {
+        if !kernel_dtypes(&[qkv.dtype()]) || !attention::supported(s.width / s.heads) {
             return crate::ops::attention::reference(qkv.clone(), qkv.clone(), qkv, s);
         }
         tensor(attention::forward(prim(qkv), None, s))
@@ -151,14 +182,14 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         beta: Tensor<Self, 1>,
         eps: f64,
     ) -> Tensor<Self, 3> {
-        if x.dtype() != DType::F32 {
+        if !kernel_dtypes(&[x.dtype(), gamma.dtype(), beta.dtype()]) {
             return norms_ref::layer_norm_reference(x, gamma, beta, eps);
         }
         tensor(norms::layer_norm(prim(x), prim(gamma), prim(beta), eps))
     }
 
     fn softmax_last(x: Tensor<Self, 4>) -> Tensor<Self, 4> {
-        if x.dtype() != DType::F32 {
+        if !kernel_dtypes(&[x.dtype()]) {
             return norms_ref::softmax_reference(x);
         }
         tensor(norms::softmax(prim(x)))
@@ -171,7 +202,7 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         groups: usize,
         eps: f64,
     ) -> Tensor<Self, 3> {
-        if x.dtype() != DType::F32 || x.dims()[2] % groups != 0 {
+        if !kernel_dtypes(&[x.dtype(), weight.dtype(), bias.dtype()]) || x.dims()[2] % groups != 0 {
             return norms_ref::group_norm_reference(x, weight, bias, groups, eps);
         }
         tensor(norms::group_norm(
@@ -190,7 +221,8 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         s: SwinWindows,
     ) -> Tensor<Self, 4> {
         let c = qkv.dims()[3] / 3;
-        if qkv.dtype() != DType::F32 || !swin_attention::supported(s.ws, c / s.heads) {
+        let dtypes = [qkv.dtype(), qkv_bias.dtype(), table.dtype()];
+        if !kernel_dtypes(&dtypes) || !swin_attention::supported(s.ws, c / s.heads) {
             return swin_ref::reference(qkv, qkv_bias, table, s);
         }
         tensor(swin_attention::forward(
@@ -214,8 +246,13 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
     ) -> Tensor<Self, 3> {
         let [b, _, c3] = qkv.dims();
         let (c, q) = (c3 / 3, det_qkv.dims()[1]);
-        let kernels = qkv.dtype() == DType::F32
-            && det_qkv.dtype() == DType::F32
+        let dtypes = [
+            qkv.dtype(),
+            det_qkv.dtype(),
+            qkv_bias.dtype(),
+            table.dtype(),
+        ];
+        let kernels = kernel_dtypes(&dtypes)
             && swin_attention::supported(s.ws, c / s.heads)
             && attention::supported(heads.width / heads.heads);
         if !kernels {
@@ -229,7 +266,7 @@ impl<F: FloatElement, I: IntElement, BT: BoolElement> VidtBackend
         }
         let qkv = prim(qkv);
         let rows = h * w + q;
-        let out = swin_attention::empty(&qkv, vec![b, rows, c]);
+        let out = empty(&qkv, vec![b, rows, c]);
         let (bias, table) = (prim(qkv_bias), prim(table));
         swin_attention::launch(qkv, (h, w), bias, table, s, &out, (rows, 0));
         attention::launch(prim(det_qkv), None, heads, &out, (rows, h * w));

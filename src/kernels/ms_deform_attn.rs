@@ -19,16 +19,19 @@ const FORWARD_WG: u32 = 64;
 const MAX_SHARED_BYTES: usize = 16 * 1024;
 
 #[derive(new, Debug)]
-struct Forward;
+struct Forward {
+    dtype: DType,
+}
 
 impl KernelSource for Forward {
     fn source(&self) -> SourceTemplate {
-        ForwardRaw::new()
+        let t = ForwardRaw::new()
             .source()
-            .register("workgroup", FORWARD_WG.to_string())
+            .register("workgroup", FORWARD_WG.to_string());
+        super::with_elem(t, self.dtype)
     }
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
+        KernelId::new::<Self>().info(self.dtype)
     }
 }
 
@@ -67,18 +70,6 @@ fn info(value: &Prim, loc: &Prim, shapes: &[(usize, usize)]) -> Vec<u32> {
     info
 }
 
-fn output(like: &Prim, shape: Vec<usize>) -> Prim {
-    let n: usize = shape.iter().product();
-    let handle = like.client.empty(n * core::mem::size_of::<f32>());
-    Prim::new_contiguous(
-        like.client.clone(),
-        like.device.clone(),
-        Shape::from(shape),
-        handle,
-        DType::F32,
-    )
-}
-
 fn zeros(like: &Prim, shape: Vec<usize>) -> Prim {
     let n: usize = shape.iter().product();
     let handle = like
@@ -107,13 +98,13 @@ pub(crate) fn forward(value: Prim, shapes: &[(usize, usize)], loc: Prim, attn: P
     );
     let v = value.meta.shape().to_vec();
     let lq = loc.meta.shape()[1];
-    let out = output(&value, vec![v[0], lq, v[2] * v[3]]);
+    let out = super::empty(&value, vec![v[0], lq, v[2] * v[3]]);
     let info = info(&value, &loc, shapes);
     let info = params(&value, &info);
     let total = v[0] * lq * v[2] * v[3];
     value.client.launch(
         Box::new(SourceKernel::new(
-            Forward::new(),
+            Forward::new(out.dtype),
             CubeDim::new_1d(FORWARD_WG),
         )),
         cube_count(total.div_ceil(FORWARD_WG as usize)),
@@ -147,8 +138,8 @@ pub(crate) fn backward(
     let l = loc.meta.shape().to_vec();
     let (d, points) = (v[3], l[3] * l[4]);
     let grad_value = zeros(&value, v.clone());
-    let grad_loc = output(&value, l.clone());
-    let grad_attn = output(&value, l[..5].to_vec());
+    let grad_loc = super::empty(&value, l.clone());
+    let grad_attn = super::empty(&value, l[..5].to_vec());
     let info = info(&value, &loc, shapes);
     let info = params(&value, &info);
     let groups = v[0] * l[1] * v[2];

@@ -10,7 +10,7 @@ use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
 use derive_new::new;
 
-use super::{Prim, cube_count, params};
+use super::{Prim, cube_count, params, with_elem};
 
 kernel_source!(LayerNormRaw, "../../wgsl/layer_norm.wgsl");
 kernel_source!(SoftmaxRaw, "../../wgsl/softmax.wgsl");
@@ -22,6 +22,7 @@ const WG: u32 = 128;
 #[derive(new, Debug)]
 struct Norm {
     kind: u8,
+    dtype: DType,
 }
 
 impl KernelSource for Norm {
@@ -31,23 +32,15 @@ impl KernelSource for Norm {
             1 => SoftmaxRaw::new().source(),
             _ => GroupNormRaw::new().source(),
         };
-        raw.register("workgroup", WG.to_string())
+        with_elem(raw.register("workgroup", WG.to_string()), self.dtype)
     }
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info(self.kind)
+        KernelId::new::<Self>().info((self.kind, self.dtype))
     }
 }
 
 fn empty_like(x: &Prim) -> Prim {
-    let n: usize = x.meta.shape().iter().product();
-    let handle = x.client.empty(n * core::mem::size_of::<f32>());
-    Prim::new_contiguous(
-        x.client.clone(),
-        x.device.clone(),
-        x.meta.shape().clone(),
-        handle,
-        DType::F32,
-    )
+    super::empty(x, x.meta.shape().to_vec())
 }
 
 fn launch(kind: u8, groups: usize, tensors: Vec<&Prim>, out: &Prim, info: &[u32]) {
@@ -62,7 +55,10 @@ fn launch(kind: u8, groups: usize, tensors: Vec<&Prim>, out: &Prim, info: &[u32]
     buffers.push(out.handle.clone().binding());
     buffers.push(info.binding());
     client.launch(
-        Box::new(SourceKernel::new(Norm::new(kind), CubeDim::new_1d(WG))),
+        Box::new(SourceKernel::new(
+            Norm::new(kind, out.dtype),
+            CubeDim::new_1d(WG),
+        )),
         cube_count(groups),
         KernelArguments::new().with_buffers(buffers),
     );

@@ -4,7 +4,7 @@
 use burn::backend::wgpu::{
     KernelSource, SourceKernel, SourceTemplate, into_contiguous, kernel_source,
 };
-use burn::tensor::{DType, Shape};
+use burn::tensor::DType;
 use cubecl::CubeDim;
 use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
@@ -23,21 +23,23 @@ const MAX_SHARED_BYTES: usize = 16 * 1024;
 struct SwinAttention {
     window: u32,
     head_dim: u32,
+    dtype: DType,
 }
 
 impl KernelSource for SwinAttention {
     fn source(&self) -> SourceTemplate {
         let tokens = self.window * self.window;
-        Raw::new()
+        let t = Raw::new()
             .source()
             .register("window", self.window.to_string())
             .register("tokens", tokens.to_string())
             .register("head_dim", self.head_dim.to_string())
             .register("workgroup", WG.to_string())
-            .register("tile", (tokens * self.head_dim).to_string())
+            .register("tile", (tokens * self.head_dim).to_string());
+        super::with_elem(t, self.dtype)
     }
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info((self.window, self.head_dim))
+        KernelId::new::<Self>().info((self.window, self.head_dim, self.dtype))
     }
 }
 
@@ -49,22 +51,9 @@ pub(crate) fn supported(ws: usize, head_dim: usize) -> bool {
 
 pub(crate) fn forward(qkv: Prim, qkv_bias: Prim, table: Prim, s: SwinWindows) -> Prim {
     let [b, h, w, c3]: [usize; 4] = qkv.meta.shape().to_vec().try_into().expect("(B, H, W, 3C)");
-    let out = empty(&qkv, vec![b, h, w, c3 / 3]);
+    let out = super::empty(&qkv, vec![b, h, w, c3 / 3]);
     launch(qkv, (h, w), qkv_bias, table, s, &out, (h * w, 0));
     out
-}
-
-/// A contiguous f32 tensor of `shape` on `like`'s device, contents undefined.
-pub(crate) fn empty(like: &Prim, shape: Vec<usize>) -> Prim {
-    let bytes = shape.iter().product::<usize>() * core::mem::size_of::<f32>();
-    let handle = like.client.empty(bytes);
-    Prim::new_contiguous(
-        like.client.clone(),
-        like.device.clone(),
-        Shape::from(shape),
-        handle,
-        DType::F32,
-    )
 }
 
 /// The attention of the `(h, w)` map whose pixel `(y, x)` is row `y * w + x` of each image's
@@ -108,7 +97,7 @@ pub(crate) fn launch(
     let windows = b * (hp / s.ws) * (wp / s.ws);
     client.launch(
         Box::new(SourceKernel::new(
-            SwinAttention::new(s.ws as u32, (c / s.heads) as u32),
+            SwinAttention::new(s.ws as u32, (c / s.heads) as u32, out.dtype),
             CubeDim::new_1d(WG),
         )),
         cube_count(windows * s.heads),

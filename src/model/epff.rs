@@ -63,11 +63,11 @@ pub fn upsample_aligned<B: VidtBackend>(
     (out_h, out_w): (usize, usize),
 ) -> Tensor<B, 3> {
     let [b, _, c] = x.dims();
-    let device = x.device();
+    let (device, dtype) = (x.device(), x.dtype());
     let matrix = |out: usize, input: usize, batch: usize| {
         upload::<B, 3>(
             TensorData::new(interpolation_matrix(out, input), [1, out, input]),
-            &device,
+            (&device, dtype),
         )
         .expand([batch, out, input])
     };

@@ -10,6 +10,7 @@ pub mod neck;
 pub mod paths;
 pub mod plus;
 pub mod position;
+pub mod precision;
 pub mod ram;
 pub mod swin;
 
@@ -93,6 +94,12 @@ pub struct VidtTrace<B: VidtBackend> {
 }
 
 impl<B: VidtBackend> Vidt<B> {
+    /// The dtype of the parameters, which the forward's inputs and constants take
+    /// ([`precision`]).
+    pub fn dtype(&self) -> burn::tensor::DType {
+        self.backbone.det_token.val().dtype()
+    }
+
     /// The model of `cfg` with every parameter still lazy (nothing allocated):
     /// [`crate::official::load`] fills it from a checkpoint.
     pub fn new(cfg: &VidtConfig, device: &B::Device) -> Self {

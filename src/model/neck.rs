@@ -266,8 +266,9 @@ impl<B: VidtBackend> Neck<B> {
         let srcs: Vec<Tensor<B, 3>> = levels.into_iter().map(|(src, _, _)| src).collect();
         let (s, l): (usize, usize) = (shapes.iter().map(|(h, w)| h * w).sum(), shapes.len());
         let LevelMasks { masks, keep, valid } = LevelMasks::new(mask, &shapes);
-        let keep = upload::<B, 3>(TensorData::new(keep, [b, s, 1]), &device);
-        let valid = upload::<B, 4>(TensorData::new(valid, [b, 1, l, 4]), &device);
+        let dtype = srcs[0].dtype();
+        let keep = upload::<B, 3>(TensorData::new(keep, [b, s, 1]), (&device, dtype));
+        let valid = upload::<B, 4>(TensorData::new(valid, [b, 1, l, 4]), (&device, dtype));
         let memory = Tensor::cat(srcs.clone(), 1);
 
         let det_tgt = self.tgt_proj.forward(bb.det_tgt);

@@ -43,7 +43,10 @@ impl<B: VidtBackend> TokenHead<B> {
     pub fn forward(&self, memory: Tensor<B, 3>, masks: &[PixelMask]) -> Tensor<B, 3> {
         let keep = proposal_keep(masks);
         let [b, s, _] = memory.dims();
-        let keep = upload::<B, 3>(TensorData::new(keep, [b, s, 1]), &memory.device());
+        let keep = upload::<B, 3>(
+            TensorData::new(keep, [b, s, 1]),
+            (&memory.device(), memory.dtype()),
+        );
         let x = self.enc_output.apply(memory * keep);
         self.token_embed.apply(normalize(&self.enc_output_norm, x))
     }

@@ -4,7 +4,6 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, Linear};
-use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
 
 use super::layers::{Apply, layer_norm, linear, param};
@@ -14,6 +13,7 @@ use super::ram::{CrossInputs, ReconfiguredAttention};
 use crate::config::VidtConfig;
 use crate::ops::VidtBackend;
 use crate::ops::norms::normalize;
+use crate::ops::pad::pad_zeros;
 use crate::ops::upload::upload;
 
 /// The Swin MLP: Linear(C -> 4C), GELU, Linear(4C -> C).
@@ -125,10 +125,7 @@ impl<B: VidtBackend> PatchMerging<B> {
         let mut x = seq.clone().slice([0..b, 0..hw]).reshape([b, h, w, c]);
         let det = seq.slice([0..b, hw..len]);
         if h % 2 == 1 || w % 2 == 1 {
-            x = x.pad(
-                [(0, 0), (0, h % 2), (0, w % 2), (0, 0)],
-                PadMode::Constant(0.0),
-            );
+            x = pad_zeros(x, [(0, 0), (0, h % 2), (0, w % 2), (0, 0)]);
         }
         let (h2, w2) = (h.div_ceil(2), w.div_ceil(2));
         // The reference's cat of x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]
@@ -248,7 +245,7 @@ impl<B: VidtBackend> SwinBackbone<B> {
         // Right/bottom zero pad to a multiple of the patch size, 4x4/4 conv, LayerNorm<B>.
         let (pb, pr) = ((4 - ih % 4) % 4, (4 - iw % 4) % 4);
         let images = if pb > 0 || pr > 0 {
-            images.pad([(0, 0), (0, 0), (0, pb), (0, pr)], PadMode::Constant(0.0))
+            pad_zeros(images, [(0, 0), (0, 0), (0, pb), (0, pr)])
         } else {
             images
         };
@@ -279,7 +276,7 @@ impl<B: VidtBackend> SwinBackbone<B> {
                 if cross_mask.height != h || cross_mask.width != w {
                     cross_mask = cross_mask.resize_nearest(h, w);
                 }
-                cross_inputs(&cross_mask, c, q, &device)
+                cross_inputs(&cross_mask, c, q, (&device, seq.dtype()))
             });
             let mut out = seq;
             for blk in &stage.blocks {
@@ -321,7 +318,7 @@ fn cross_inputs<B: VidtBackend>(
     mask: &PixelMask,
     c: usize,
     q: usize,
-    device: &B::Device,
+    options: (&B::Device, burn::tensor::DType),
 ) -> CrossInputs<B> {
     let (b, h, w) = (mask.batch, mask.height, mask.width);
     let pos = masked_sine_encoding(mask, c);
@@ -335,7 +332,7 @@ fn cross_inputs<B: VidtBackend>(
         m.extend(std::iter::repeat_n(0.0f32, q));
     }
     CrossInputs {
-        patch: upload(TensorData::new(pos, [b, h * w, c]), device),
-        mask: upload(TensorData::new(m, [b, 1, 1, h * w + q]), device),
+        patch: upload(TensorData::new(pos, [b, h * w, c]), options),
+        mask: upload(TensorData::new(m, [b, 1, 1, h * w + q]), options),
     }
 }

@@ -56,6 +56,10 @@ impl<B: VidtBackend> Backward<B, 3> for MsDeformAttnBackward {
 }
 
 impl<B: VidtBackend, C: CheckpointStrategy> VidtBackend for Autodiff<B, C> {
+    fn runs_f16(device: &Self::Device) -> bool {
+        B::runs_f16(device)
+    }
+
     fn ms_deform_attn(
         value: Tensor<Self, 4>,
         shapes: &[(usize, usize)],

@@ -6,6 +6,7 @@
 pub mod attention;
 pub mod ms_deform_attn;
 pub mod norms;
+pub mod pad;
 pub mod swin_attention;
 pub mod upload;
 pub mod window;
@@ -28,6 +29,12 @@ pub enum OpImpl {
 
 /// A burn backend with ViDT's hot ops. Every method defaults to the tensor-op reference.
 pub trait VidtBackend: Backend {
+    /// Whether a model may run in f16 on `device` ([`crate::model::precision`]): the device
+    /// computes in it (a GPU's `shader-f16`).
+    fn runs_f16(device: &Self::Device) -> bool {
+        Self::supports_dtype(device, burn::tensor::DType::F16)
+    }
+
     /// See [`ms_deform_attn::reference`] for shapes and semantics.
     fn ms_deform_attn(
         value: Tensor<Self, 4>,

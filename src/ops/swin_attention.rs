@@ -70,17 +70,15 @@ pub fn reference<B: Backend>(
         let pad: Vec<f32> = (0..hp * wp)
             .map(|i| (i / wp >= h || i % wp >= w) as u8 as f32)
             .collect();
-        let pad = upload::<B, 4>(TensorData::new(pad, [1, hp, wp, 1]), &device);
-        x = x.pad(
-            [(0, 0), (0, hp - h), (0, wp - w), (0, 0)],
-            burn::tensor::ops::PadMode::Constant(0.0),
-        ) + pad * qkv_bias.reshape([1, 1, 1, c3]);
+        let pad = upload::<B, 4>(TensorData::new(pad, [1, hp, wp, 1]), (&device, x.dtype()));
+        x = super::pad::pad_zeros(x, [(0, 0), (0, hp - h), (0, wp - w), (0, 0)])
+            + pad * qkv_bias.reshape([1, 1, 1, c3]);
     }
     let shift = s.shift as isize;
     if shift > 0 {
         x = roll(roll(x, -shift, 1), -shift, 2);
     }
-    let mask = (shift > 0).then(|| shift_mask::<B>(hp, wp, s.ws, s.shift, &device));
+    let mask = (shift > 0).then(|| shift_mask::<B>(hp, wp, s.ws, s.shift, (&device, x.dtype())));
     let bias = relative_bias(table, s.ws);
     let out = window_attention::reference(window_partition(x, s.ws), s.heads, bias, mask, s.scale);
     let mut y = window_reverse(out, s.ws, hp, wp);

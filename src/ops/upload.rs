@@ -5,14 +5,18 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorCreationOptions, TensorData};
 
 static UPLOADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Uploads `data` as a float tensor on `device`.
-pub fn upload<B: Backend, const D: usize>(data: TensorData, device: &B::Device) -> Tensor<B, D> {
+/// Uploads `data` as a float tensor: `(&device, dtype)`, the dtype of the tensors it meets (an
+/// f16 model's constants are f16: burn does not promote mixed float dtypes).
+pub fn upload<B: Backend, const D: usize>(
+    data: TensorData,
+    options: impl Into<TensorCreationOptions<B>>,
+) -> Tensor<B, D> {
     noted();
-    Tensor::from_data(data, device)
+    Tensor::from_data(data, options)
 }
 
 /// Uploads `data` as an integer tensor on `device`.

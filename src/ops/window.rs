@@ -82,13 +82,13 @@ pub fn shift_mask<B: Backend>(
     wp: usize,
     ws: usize,
     shift: usize,
-    device: &B::Device,
+    options: (&B::Device, burn::tensor::DType),
 ) -> Tensor<B, 3> {
     let n = ws * ws;
     let nw = (hp / ws) * (wp / ws);
     super::upload::upload(
         TensorData::new(shift_mask_data(hp, wp, ws, shift), [nw, n, n]),
-        device,
+        options,
     )
 }
 

@@ -18,6 +18,7 @@ use crate::detect::preprocess::{make_batch, pad_batch};
 use crate::detect::{DetectOptions, Detection, ForwardInput};
 use crate::error::VidtError;
 use crate::io::LoadedModel;
+use crate::model::precision::Precision;
 use crate::ops::VidtBackend;
 use crate::tensor_map::{Dtype, HostTensor, TensorMap, data_to_f32};
 
@@ -64,23 +65,36 @@ macro_rules! on_engine {
 }
 
 impl Engine {
-    /// Builds `m` on `backend`.
-    pub(super) async fn build(m: &LoadedModel, backend: PageBackend) -> crate::error::Result<Self> {
+    /// Builds `m` on `backend` in `precision`; `None`: f16 where the device computes in it
+    /// (WebGPU with `shader-f16`), else f32. An explicit precision the device lacks is an error.
+    pub(super) async fn build(
+        m: &LoadedModel,
+        backend: PageBackend,
+        precision: Option<Precision>,
+    ) -> crate::error::Result<Self> {
         Ok(match backend {
             PageBackend::WebGpu => {
                 let (device, generation) = webgpu_device().await.map_err(|reason| {
                     VidtError::Unsupported(format!("no WebGPU device: {reason}"))
                 })?;
-                Engine::WebGpu(
-                    crate::detect::Detector::from_loaded(m, &device)?,
-                    generation,
-                )
+                let p = precision.unwrap_or(if Precision::F16.supported::<Gpu>(&device) {
+                    Precision::F16
+                } else {
+                    Precision::F32
+                });
+                let d = crate::detect::Detector::from_loaded(m, &device)?.with_precision(p)?;
+                Engine::WebGpu(d, generation)
             }
-            PageBackend::Cpu => Engine::Cpu(crate::detect::Detector::from_loaded(
-                m,
-                &Default::default(),
-            )?),
+            PageBackend::Cpu => Engine::Cpu(
+                crate::detect::Detector::from_loaded(m, &Default::default())?
+                    .with_precision(precision.unwrap_or_default())?,
+            ),
         })
+    }
+
+    /// The precision the model runs in.
+    pub(super) fn precision(&self) -> Precision {
+        on_engine!(self, |d| d.precision())
     }
 
     pub(super) fn backend(&self) -> PageBackend {

@@ -23,6 +23,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::detect::{DetectOptions, ForwardInput};
 use crate::io::LoadedModel;
+use crate::model::precision::Precision;
 use crate::tensor_map::TensorMap;
 use cache::{ModelCache, cache_name};
 use download::Revalidated;
@@ -91,6 +92,10 @@ struct State {
     backend: Cell<PageBackend>,
     /// Why `backend: "auto"` (or a rebuild after a device loss) runs on the CPU.
     fallback_reason: RefCell<Option<String>>,
+    /// The load option `precision` (`None`: the best the device has), kept for rebuilds.
+    wanted_precision: Option<Precision>,
+    /// The precision the model runs in (or ran in, once disposed).
+    precision: Cell<Precision>,
     /// On WebGPU, the model file, to rebuild the model after a device loss.
     bytes: Option<Vec<u8>>,
     name: String,
@@ -158,12 +163,19 @@ impl State {
         let bytes = self.bytes.as_deref().unwrap_or_default();
         let loaded = LoadedModel::from_bytes(bytes, &self.name).map_err(js_error)?;
         let (backend, reason) = PageBackend::best().await;
-        let engine = Engine::build(&loaded, backend).await.map_err(js_error)?;
+        // On the CPU (no adapter left) f32, whatever was asked: the CPU runs nothing else.
+        let precision = self
+            .wanted_precision
+            .filter(|_| backend == PageBackend::WebGpu);
+        let engine = Engine::build(&loaded, backend, precision)
+            .await
+            .map_err(js_error)?;
         let mut slot = self.engine.borrow_mut();
         // Disposed meanwhile: stays disposed.
         if slot.is_some() {
             self.listen(&engine);
             self.backend.set(engine.backend());
+            self.precision.set(engine.precision());
             *self.fallback_reason.borrow_mut() = reason;
             *slot = Some(Rc::new(engine));
         }
@@ -335,7 +347,10 @@ impl WebDetector {
         options: &JsValue,
     ) -> Result<WebDetector, JsError> {
         let (backend, fallback_reason) = choose_backend(options).await?;
-        let engine = Engine::build(&loaded, backend).await.map_err(js_error)?;
+        let wanted_precision = options::wanted_precision(options)?;
+        let engine = Engine::build(&loaded, backend, wanted_precision)
+            .await
+            .map_err(js_error)?;
         let (input_size, defaults) = engine.defaults();
         let id = NEXT_ID.get();
         NEXT_ID.set(id + 1);
@@ -343,6 +358,8 @@ impl WebDetector {
             id,
             backend: Cell::new(engine.backend()),
             fallback_reason: RefCell::new(fallback_reason),
+            wanted_precision,
+            precision: Cell::new(engine.precision()),
             // Only WebGPU can lose its device; the CPU never needs the file again.
             bytes: (backend == PageBackend::WebGpu).then_some(bytes),
             name: name.into(),
@@ -390,6 +407,13 @@ impl WebDetector {
         self.state.fallback_reason.borrow().clone()
     }
 
+    /// `"f32"` or `"f16"`: the float precision the model runs in (the load option
+    /// `precision`; by default f16 where the WebGPU adapter has `shader-f16`).
+    #[wasm_bindgen(getter, unchecked_return_type = "\"f32\" | \"f16\"")]
+    pub fn precision(&self) -> String {
+        self.state.precision.get().name().into()
+    }
+
     /// Class names by label id.
     #[wasm_bindgen(getter)]
     pub fn classes(&self) -> Vec<String> {
@@ -415,7 +439,7 @@ impl WebDetector {
     }
 
     /// How the `.vidt` file stores its tensors (`"f32"`, `"f16"`, `"bf16"` or `"q8"`, all
-    /// computed in f32), or `undefined` for a checkpoint (`.pth`, safetensors).
+    /// computed in [`Self::precision`]), or `undefined` for a checkpoint (`.pth`, safetensors).
     #[wasm_bindgen(
         getter,
         unchecked_return_type = "\"f32\" | \"f16\" | \"bf16\" | \"q8\" | undefined"

@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use super::get;
 use crate::detect::options::DetectRequest;
 use crate::detect::{DetectOptions, Detection};
+use crate::model::precision::Precision;
 
 /// Refuses option names not in `known` (a misspelt option would otherwise be silently ignored).
 pub(super) fn check_keys(options: &JsValue, known: &[&str], what: &str) -> Result<(), JsError> {
@@ -41,9 +42,36 @@ pub(super) fn check_load_options(options: &JsValue) -> Result<(), JsError> {
     }
     check_keys(
         options,
-        &["backend", "onProgress", "cache", "onDeviceLost", "signal"],
+        &[
+            "backend",
+            "precision",
+            "onProgress",
+            "cache",
+            "onDeviceLost",
+            "signal",
+        ],
         "load",
-    )
+    )?;
+    wanted_precision(options).map(|_| ())
+}
+
+/// The load option `precision`: `None` when unset (the best the device has).
+pub(super) fn wanted_precision(options: &JsValue) -> Result<Option<Precision>, JsError> {
+    let p = get(options, "precision");
+    if p.is_undefined() || p.is_null() {
+        return Ok(None);
+    }
+    match p.as_string().as_deref() {
+        Some("f32") => Ok(Some(Precision::F32)),
+        Some("f16") => Ok(Some(Precision::F16)),
+        _ => Err(JsError::new(&format!(
+            "bad load options: precision must be \"f32\" or \"f16\", not {}",
+            js_sys::JSON::stringify(&p)
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_else(|| format!("{p:?}"))
+        ))),
+    }
 }
 
 /// `detect`'s options over `defaults` (the model's), with the model's decoder layers, default

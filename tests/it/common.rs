@@ -225,3 +225,42 @@ pub fn launched<T>(kernel: vidt::launches::Kernel, at_least: usize, f: impl FnOn
     );
     out
 }
+
+/// No clear top-10 detection lost: a (query, class) pair whose official logit leads the 11th
+/// by more than twice `bound` (the logits' bound) cannot be overtaken within the bound, so it
+/// must stay in `ours`' top 10, per image. Prints how many of the top 10 stayed.
+pub fn assert_clear_top10_kept(label: &str, theirs: &HostTensor, ours: &HostTensor, bound: f32) {
+    assert_eq!(theirs.shape, ours.shape, "{label}: pred_logits shape");
+    let per_image = theirs.shape[1] * theirs.shape[2];
+    let top = |v: &[f32]| {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+        idx
+    };
+    for (img, (t, o)) in theirs
+        .data
+        .chunks(per_image)
+        .zip(ours.data.chunks(per_image))
+        .enumerate()
+    {
+        let (rt, ro) = (top(t), top(o));
+        let eleventh = t[rt[10]];
+        let clear: Vec<usize> = rt[..10]
+            .iter()
+            .copied()
+            .filter(|&i| t[i] - eleventh > 2.0 * bound)
+            .collect();
+        let kept = rt[..10].iter().filter(|i| ro[..10].contains(i)).count();
+        println!(
+            "image {img}: {label} keeps {kept} of the official top 10; {} of them clear (lead > {})",
+            clear.len(),
+            2.0 * bound
+        );
+        for i in clear {
+            assert!(
+                ro[..10].contains(&i),
+                "image {img}: {label}: clear detection {i} lost"
+            );
+        }
+    }
+}

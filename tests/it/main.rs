@@ -10,6 +10,7 @@ mod dataset;
 mod demo_model;
 mod distil;
 mod eval;
+mod f16;
 mod fetch;
 mod kernels;
 mod layout;

@@ -171,41 +171,12 @@ fn q8_export_is_half_of_f16_and_stays_near_the_official_outputs() {
         assert!(d <= tol, "q8 {key}: {d}");
     }
 
-    // No clear top-10 detection lost: a (query, class) pair whose official logit leads the
-    // 11th by more than twice the bound cannot be overtaken within the bound, so it must stay.
-    let (theirs, mine) = (get(&f, "pred_logits"), ours.require("pred_logits").unwrap());
-    let per_image = theirs.shape[1] * theirs.shape[2];
-    let top = |v: &[f32]| {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
-        idx
-    };
-    for (img, (t, o)) in theirs
-        .data
-        .chunks(per_image)
-        .zip(mine.data.chunks(per_image))
-        .enumerate()
-    {
-        let (rt, ro) = (top(t), top(o));
-        let eleventh = t[rt[10]];
-        let clear: Vec<usize> = rt[..10]
-            .iter()
-            .copied()
-            .filter(|&i| t[i] - eleventh > 2.0 * Q8_LOGITS)
-            .collect();
-        let kept = rt[..10].iter().filter(|i| ro[..10].contains(i)).count();
-        println!(
-            "image {img}: q8 keeps {kept} of the official top 10; {} of them clear (lead > {})",
-            clear.len(),
-            2.0 * Q8_LOGITS
-        );
-        for i in clear {
-            assert!(
-                ro[..10].contains(&i),
-                "image {img}: clear detection {i} lost"
-            );
-        }
-    }
+    assert_clear_top10_kept(
+        "q8",
+        get(&f, "pred_logits"),
+        ours.require("pred_logits").unwrap(),
+        Q8_LOGITS,
+    );
 }
 
 #[test]
