@@ -439,7 +439,7 @@ impl WebDetector {
     }
 
     /// How the `.vidt` file stores its tensors (`"f32"`, `"f16"`, `"bf16"` or `"q8"`, all
-    /// computed in [`Self::precision`]), or `undefined` for a checkpoint (`.pth`, safetensors).
+    /// computed in `precision`), or `undefined` for a checkpoint (`.pth`, safetensors).
     #[wasm_bindgen(
         getter,
         unchecked_return_type = "\"f32\" | \"f16\" | \"bf16\" | \"q8\" | undefined"

@@ -36,6 +36,7 @@ initSync({ module: new Uint8Array(8) });
 const controller = new AbortController();
 const plain = await Detector.fromUrl("/models/model.vidt", {
   backend: "auto",
+  precision: "f16",
   cache: true,
   signal: controller.signal,
   wasmUrl: new URL("vidt_bg.wasm", import.meta.url),
@@ -97,6 +98,7 @@ async function use(d: Detector | WorkerDetector, source: ImageSource): Promise<v
   const threshold: number = d.threshold;
   const nmsIou: number | undefined = d.nmsIou;
   const backend: "webgpu" | "cpu" = d.backend;
+  const precision: "f32" | "f16" = d.precision;
   const fallbackReason: string | undefined = d.fallbackReason;
   const classes: string[] = d.classes;
   const inputSize: number = d.inputSize;
@@ -169,6 +171,7 @@ await plain.detect(null); // TS2345
 await plain.detect(image, {}, 3); // TS2554
 const scores: string[] = (await plain.detect(image)).map((d) => d.score); // TS2322
 await Detector.fromUrl("/m.vidt", { backend: "gpu" }); // TS2769
+await Detector.fromUrl("/m.vidt", { precision: "f64" }); // TS2769
 await Detector.fromBytes(bytes, { cache: true }); // TS2769
 await Detector.fromUrl("/m.vidt", { workers: true }); // TS2769
 await Detector.fromUrl(bytes); // TS2769

@@ -27,7 +27,7 @@ test("worker mode: the same answers and errors as the plain detector", async () 
       backend: "cpu", worker: true, onProgress: (l, t) => progress.push([l, t]),
     });
     const getters = (d) => Object.fromEntries(["threshold", "nmsIou", "backend", "classes", "inputSize",
-      "decoderLayers", "preset", "dtype"].map((k) => [k, d[k]]));
+      "decoderLayers", "preset", "dtype", "precision"].map((k) => [k, d[k]]));
     const img = new Image();
     img.src = "/examples/sample.png";
     await img.decode();
