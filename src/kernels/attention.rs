@@ -28,11 +28,7 @@ struct Attention {
 
 impl KernelSource for Attention {
     fn source(&self) -> SourceTemplate {
-        let elem = if self.dtype == DType::F16 {
-            "f16"
-        } else {
-            "f32"
-        };
+        let elem = super::elem(self.dtype);
         let (kv, k, v, out) = if self.packed {
             (String::new(), "q", "q", 1)
         } else {

@@ -80,10 +80,17 @@ fn kernel_dtypes(dtypes: &[DType]) -> bool {
 /// Fills a kernel template's float storage type: `{{ elem }}` is `f32` or `f16` (with the
 /// `enable f16;` directive WGSL requires first); the kernels compute in f32 either way.
 pub(crate) fn with_elem(t: SourceTemplate, dtype: DType) -> SourceTemplate {
-    match dtype {
-        DType::F16 => t.register("elem", "f16").register("enable", "enable f16;"),
-        _ => t.register("elem", "f32").register("enable", ""),
-    }
+    let enable = if dtype == DType::F16 {
+        "enable f16;"
+    } else {
+        ""
+    };
+    t.register("elem", elem(dtype)).register("enable", enable)
+}
+
+/// The WGSL storage type of our kernels' float buffers for `dtype`.
+pub(crate) fn elem(dtype: DType) -> &'static str {
+    if dtype == DType::F16 { "f16" } else { "f32" }
 }
 
 fn prim<B: burn::tensor::backend::Backend<FloatTensorPrimitive = Prim>, const D: usize>(

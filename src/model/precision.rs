@@ -1,7 +1,7 @@
 //! The float precision a model runs in: f32 (the reference, every parity bound), or f16 where
 //! the device computes in it (WebGPU's `shader-f16`, Vulkan's `shaderFloat16`): half the bytes
-//! through every kernel. burn's kernels follow their inputs' dtype; ours take f32 only and, on
-//! f16 tensors, fall back to their tensor-op references (`src/kernels/mod.rs`).
+//! through every kernel. burn's kernels follow their inputs' dtype; ours have f16 variants (f16
+//! storage, f32 arithmetic: `with_elem` in `src/kernels/mod.rs`).
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::backend::Backend;
@@ -34,15 +34,11 @@ impl Precision {
         }
     }
 
-    /// `"f32"` or `"f16"`; anything else is an error naming both.
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "f32" => Ok(Precision::F32),
-            "f16" => Ok(Precision::F16),
-            _ => Err(VidtError::Unsupported(format!(
-                "precision `{s}`: expected \"f32\" or \"f16\""
-            ))),
-        }
+    /// The precision [`Self::name`] names (`"f32"`, `"f16"`), if any.
+    pub fn from_name(s: &str) -> Option<Self> {
+        [Precision::F32, Precision::F16]
+            .into_iter()
+            .find(|p| p.name() == s)
     }
 
     /// Whether a model may run in this precision on `device` (f16: a GPU's `shader-f16`).

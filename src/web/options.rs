@@ -61,10 +61,9 @@ pub(super) fn wanted_precision(options: &JsValue) -> Result<Option<Precision>, J
     if p.is_undefined() || p.is_null() {
         return Ok(None);
     }
-    match p.as_string().as_deref() {
-        Some("f32") => Ok(Some(Precision::F32)),
-        Some("f16") => Ok(Some(Precision::F16)),
-        _ => Err(JsError::new(&format!(
+    match p.as_string().as_deref().and_then(Precision::from_name) {
+        Some(precision) => Ok(Some(precision)),
+        None => Err(JsError::new(&format!(
             "bad load options: precision must be \"f32\" or \"f16\", not {}",
             js_sys::JSON::stringify(&p)
                 .ok()

@@ -25,13 +25,7 @@ fn forward_writes_official_names_and_matches_fixture() {
     );
     let ours = TensorMap::from_file(&out).unwrap();
     let f = fixture("fixture_nano_perturbed_odd.safetensors");
-    assert_eq!(ours.len(), 14, "pred_* and 6 aux pairs");
-    for key in ours.keys() {
-        let tol = if key.ends_with("logits") { 1e-4 } else { 1e-5 };
-        let o = ours.require(key).unwrap();
-        let d = max_diff(key, (&o.shape, &o.data), get(&f, key));
-        assert!(d <= tol, "{key}: {d}");
-    }
+    assert_outputs_close("cli forward", &ours, &f, (1e-4, 1e-5));
 
     // Decoding-layer drop from the command line.
     let out4 = scratch("forward4.safetensors");

@@ -264,3 +264,29 @@ pub fn assert_clear_top10_kept(label: &str, theirs: &HostTensor, ours: &HostTens
         }
     }
 }
+
+/// Every output of a `vidt forward` (`ours`: `pred_*` and 6 aux pairs) against the fixture `f`:
+/// each `*logits` tensor within `logits`, the rest within `boxes`. Returns the largest logits
+/// and boxes differences.
+pub fn assert_outputs_close(
+    label: &str,
+    ours: &TensorMap,
+    f: &TensorMap,
+    (logits, boxes): (f32, f32),
+) -> (f32, f32) {
+    assert_eq!(ours.len(), 14, "{label}: pred_* and 6 aux pairs");
+    let mut worst = (0.0f32, 0.0f32);
+    for key in ours.keys() {
+        let o = ours.require(key).unwrap();
+        let d = max_diff(key, (&o.shape, &o.data), get(f, key));
+        let (tol, w) = if key.ends_with("logits") {
+            (logits, &mut worst.0)
+        } else {
+            (boxes, &mut worst.1)
+        };
+        println!("{label} {key}: max error {d:.4} against the official (bound {tol})");
+        assert!(d <= tol, "{label} {key}: {d} > {tol}");
+        *w = w.max(d);
+    }
+    worst
+}

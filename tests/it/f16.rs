@@ -12,66 +12,41 @@ use vidt::TensorMap;
 const F16_LOGITS: f32 = 0.15;
 const F16_BOXES: f32 = 0.01;
 
-fn forward(precision: &str, out: &str) -> std::process::Output {
-    let dir = scratch_in("f16", "");
-    let out = dir.join(out);
-    let o = vidt()
-        .args([
-            "forward",
-            "--device",
-            "wgpu",
-            "--precision",
-            precision,
-            "--weights",
-        ])
-        .arg(fixture_path("vidt_nano_perturbed.pth"))
-        .arg("--input")
-        .arg(fixture_path("fixture_nano_perturbed.safetensors"))
-        .arg("--output")
-        .arg(&out)
-        .output()
-        .unwrap();
-    if o.status.success() {
-        let ours = TensorMap::from_file(&out).unwrap();
-        let f = fixture("fixture_nano_perturbed.safetensors");
-        assert_eq!(ours.len(), 14);
-        let (mut logits, mut boxes) = (0.0f32, 0.0f32);
-        for key in ours.keys() {
-            let o = ours.require(key).unwrap();
-            let d = max_diff(key, (&o.shape, &o.data), get(&f, key));
-            if key.ends_with("logits") {
-                logits = logits.max(d);
-            } else {
-                boxes = boxes.max(d);
-            }
-        }
-        println!(
-            "{precision}: max error against the official: logits {logits:.4}, boxes {boxes:.5}"
-        );
-        if precision == "f16" {
-            assert!(logits <= F16_LOGITS, "f16 logits: {logits} > {F16_LOGITS}");
-            assert!(boxes <= F16_BOXES, "f16 boxes: {boxes} > {F16_BOXES}");
-            assert_clear_top10_kept(
-                "f16",
-                get(&f, "pred_logits"),
-                ours.require("pred_logits").unwrap(),
-                F16_LOGITS,
-            );
-            // f16 really ran: f32 on wgpu is within 1e-3 of the official (kernels.rs); f16
-            // rounding shows well above that.
-            assert!(
-                logits > 1e-3,
-                "f16 logits within f32's bound ({logits}): did f16 run?"
-            );
-        }
-    }
-    o
-}
-
+/// `vidt forward --device wgpu --precision f16`: every output within the f16 bounds.
 #[test]
 fn f16_forward_on_wgpu_stays_near_the_official_outputs() {
-    let o = forward("f16", "f16.safetensors");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = scratch_in("f16", "f16.safetensors");
+    run_ok(
+        vidt()
+            .args([
+                "forward",
+                "--device",
+                "wgpu",
+                "--precision",
+                "f16",
+                "--weights",
+            ])
+            .arg(fixture_path("vidt_nano_perturbed.pth"))
+            .arg("--input")
+            .arg(fixture_path("fixture_nano_perturbed.safetensors"))
+            .arg("--output")
+            .arg(&out),
+    );
+    let ours = TensorMap::from_file(&out).unwrap();
+    let f = fixture("fixture_nano_perturbed.safetensors");
+    let (logits, _) = assert_outputs_close("f16", &ours, &f, (F16_LOGITS, F16_BOXES));
+    assert_clear_top10_kept(
+        "f16",
+        get(&f, "pred_logits"),
+        ours.require("pred_logits").unwrap(),
+        F16_LOGITS,
+    );
+    // f16 really ran: f32 on wgpu is within 1e-3 of the official (kernels.rs); f16 rounding
+    // shows well above that.
+    assert!(
+        logits > 1e-3,
+        "f16 logits within f32's bound ({logits}): did f16 run?"
+    );
 }
 
 #[test]
