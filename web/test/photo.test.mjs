@@ -1,7 +1,9 @@
 // A real photograph end to end in the browser: the page decodes the PNG itself (an <img>), the
 // package resizes it by ViDT's rule and runs the model, and the detections are the official
 // pipeline's (../shared/fixtures/photos/official_chelsea.json: PIL decode, the official resize,
-// the perturbed nano, PostProcess), on the CPU fallback and on WebGPU (SwiftShader here).
+// the perturbed nano, PostProcess), on the CPU fallback. Not on WebGPU: at the photo's 800 x 1200
+// SwiftShader took 8.5 minutes of CI for the one forward; the same kernels run the photo natively
+// on wgpu (tests/it/photo.rs) and the fixtures on the page's WebGPU (parity.test.mjs).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -34,7 +36,7 @@ after(async () => {
   await server?.close();
 });
 
-for (const backend of ["cpu", "webgpu"]) {
+for (const backend of ["cpu"]) {
   test(`the photo's official top-10 detections in the browser on ${backend}`, async () => {
     const got = await page.evaluate(async ({ backend }) => {
       const det = await vidt.Detector.fromUrl("/files/model.vidt", { backend });
