@@ -45,6 +45,11 @@ pub struct ModelBench {
     /// Float precision of the model (f16: a device with f16 arithmetic only).
     #[arg(long, value_enum, default_value_t = crate::model::precision::Precision::F32)]
     pub precision: crate::model::precision::Precision,
+    /// Also time each launch of the counted forward (GPU backends): milliseconds per kernel
+    /// kind. cubecl then waits for every launch, so the forward times of this run include
+    /// one device round trip per launch: compare them only with other `--profile` runs.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// What [`ModelBench::prepare`] set up before any device existed.
@@ -76,7 +81,7 @@ impl ModelBench {
             .then(|| std::env::temp_dir().join("vidt-launches.log"));
         #[cfg(feature = "wgpu")]
         if let Some(f) = &launch_log {
-            log_launches(f);
+            log_launches(f, self.profile);
         }
         Ok(Prepared { launch_log, peer })
     }
@@ -115,6 +120,17 @@ pub struct ModelTiming {
     /// them (`Executing ...` lines); on GPU backends when the logger is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launches: Option<usize>,
+    /// Those launches by kernel kind (cubecl's kernel name; `MatmulEntry (fused)` where
+    /// burn's fusion gave the matmul its inputs' or outputs' element-wise work, the binary ops
+    /// with their op): where the launches go, the same on any GPU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launches_by_kind: Option<std::collections::BTreeMap<String, usize>>,
+    /// `--profile`: milliseconds of those launches by kind, each timed alone (see
+    /// `--profile`), and their sum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_ms_by_kind: Option<std::collections::BTreeMap<String, f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_ms_total: Option<f64>,
     /// Host-to-device uploads of one forward (inputs, masks, encodings, kernel parameters),
     /// counted by the model's own upload helper.
     pub uploads: usize,
@@ -153,33 +169,78 @@ pub struct PeerTiming {
 }
 
 /// Turns cubecl's profiling logger on ("minimal": one `Executing <kernel>` line per launch,
-/// without blocking) into `file`, so [`bench_model`] can count launches. Must run before the
+/// without blocking; with `timed`, "basic": one `| <duration> | <kernel>` line per launch,
+/// each waited for) into `file`, so [`bench_model`] can count launches. Must run before the
 /// process first uses a GPU device.
 #[cfg(feature = "wgpu")]
-pub fn log_launches(file: &Path) {
+pub fn log_launches(file: &Path, timed: bool) {
     use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, profiling::ProfilingLogLevel};
     // Appending (to a file emptied here): each cubecl server opens its own writer, and
     // truncating ones would overwrite each other's lines.
     let _ = std::fs::remove_file(file);
     let mut cfg = CubeClRuntimeConfig::default();
-    cfg.profiling.logger.level = ProfilingLogLevel::Minimal;
+    cfg.profiling.logger.level = if timed {
+        ProfilingLogLevel::Basic
+    } else {
+        ProfilingLogLevel::Minimal
+    };
     cfg.profiling.logger.file = Some(file.to_path_buf());
     cfg.profiling.logger.append = true;
     CubeClRuntimeConfig::set(cfg);
 }
 
-/// Launch lines in the log so far, once the logger's writer has caught up.
-fn launches_logged(file: &Path) -> usize {
-    let count = || {
-        std::fs::read_to_string(file)
-            .map(|t| t.lines().filter(|l| l.contains("Executing")).count())
-            .unwrap_or(0)
+/// One launch in cubecl's log: its kernel kind and, when timed, its milliseconds.
+#[derive(Clone, Debug, PartialEq)]
+struct Launch {
+    kind: String,
+    ms: Option<f64>,
+}
+
+/// A launch of cubecl's log line: `Executing <name>` (minimal) or `| <duration> | <name>`
+/// (basic; the summary table's rows start with a name, not a duration, and are not launches).
+fn parse_launch(line: &str) -> Option<Launch> {
+    let (name, ms) = if let Some(name) = line.strip_prefix("Executing ") {
+        (name, None)
+    } else {
+        let (duration, name) = line.strip_prefix("| ")?.split_once(" | ")?;
+        (name, Some(parse_duration_ms(duration.trim())?))
     };
-    let mut last = count();
+    let parts: Vec<&str> = name.split(" | ").map(str::trim).collect();
+    let mut kind = parts[0].to_string();
+    if kind == "MatmulEntry" && parts.contains(&"FusedMatmulArgs") {
+        kind.push_str(" (fused)");
+    } else if kind.ends_with("Binop") && parts.len() > 1 {
+        kind = format!("{kind} {}", parts[1]);
+    }
+    Some(Launch { kind, ms })
+}
+
+/// Rust's `Debug` of a `Duration` (`1.5ms`, `830.2µs`, `2.1s`, `120ns`) in milliseconds.
+fn parse_duration_ms(d: &str) -> Option<f64> {
+    let split = d.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (value, unit) = d.split_at(split);
+    let scale = match unit {
+        "s" => 1e3,
+        "ms" => 1.0,
+        "µs" => 1e-3,
+        "ns" => 1e-6,
+        _ => return None,
+    };
+    Some(value.parse::<f64>().ok()? * scale)
+}
+
+/// The launches in the log so far, once the logger's writer has caught up.
+fn launches_logged(file: &Path) -> Vec<Launch> {
+    let read = || -> Vec<Launch> {
+        std::fs::read_to_string(file)
+            .map(|t| t.lines().filter_map(parse_launch).collect())
+            .unwrap_or_default()
+    };
+    let mut last = read();
     loop {
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let now = count();
-        if now == last {
+        let now = read();
+        if now.len() == last.len() {
             return now;
         }
         last = now;
@@ -227,11 +288,30 @@ pub fn bench_model<B: VidtBackend>(
             Some(time(det, OpImpl::Auto)?)
         };
         // One more forward, counted (after the warm-up: first-run compilation is not counted).
-        let before = (launch_log.map(launches_logged), crate::ops::upload::count());
+        let before = (
+            launch_log.map(|f| launches_logged(f).len()),
+            crate::ops::upload::count(),
+        );
         let out = det.forward(&data, shape, &mask, None)?;
         let (logits, boxes) = (read(out.pred_logits)?, read(out.pred_boxes)?);
         let _ = B::sync(&dev);
-        let launches = launch_log.map(|f| launches_logged(f) - before.0.unwrap_or(0));
+        let counted = launch_log.map(|f| launches_logged(f).split_off(before.0.unwrap_or(0)));
+        let launches = counted.as_ref().map(Vec::len);
+        let launches_by_kind = counted.as_ref().map(|c| {
+            let mut by = std::collections::BTreeMap::new();
+            for l in c {
+                *by.entry(l.kind.clone()).or_insert(0) += 1;
+            }
+            by
+        });
+        let profile_ms_by_kind = counted.as_ref().filter(|_| args.profile).map(|c| {
+            let mut by = std::collections::BTreeMap::new();
+            for l in c {
+                *by.entry(l.kind.clone()).or_insert(0.0) += l.ms.unwrap_or(0.0);
+            }
+            by
+        });
+        let profile_ms_total = profile_ms_by_kind.as_ref().map(|m| m.values().sum());
         let uploads = crate::ops::upload::count() - before.1;
         #[cfg(feature = "wgpu")]
         let wgsl_launches = {
@@ -262,6 +342,9 @@ pub fn bench_model<B: VidtBackend>(
             kernels_fps: kernels_ms.map(|k| 1000.0 / k),
             kernels_speedup: kernels_ms.map(|k| reference_ops_ms / k),
             launches,
+            launches_by_kind,
+            profile_ms_by_kind,
+            profile_ms_total,
             uploads,
             wgsl_launches,
             ratio_vs_peer: peer.as_ref().map(|p| ours / p.median_ms),
@@ -333,4 +416,39 @@ fn run_peer(
     t.max_abs_diff_boxes = diff("pred_boxes", boxes)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Some(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launches_parse_from_both_log_levels() {
+        let l = |kind: &str, ms| {
+            Some(Launch {
+                kind: kind.into(),
+                ms,
+            })
+        };
+        assert_eq!(
+            parse_launch("Executing ElemwiseFuse | WgpuRuntime"),
+            l("ElemwiseFuse", None)
+        );
+        assert_eq!(
+            parse_launch("Executing MatmulEntry | FusedMatmulArgs | DynamicScalar | WgpuRuntime"),
+            l("MatmulEntry (fused)", None)
+        );
+        assert_eq!(
+            parse_launch("| 1.5ms      | KernelBinop | AddOp | WgpuRuntime"),
+            l("KernelBinop AddOp", Some(1.5))
+        );
+        assert_eq!(
+            parse_launch("| 1250µs     | MatmulEntry | TensorArgs | WgpuRuntime"),
+            l("MatmulEntry", Some(1.25))
+        );
+        // The summary table at a sync, and anything else, is not a launch.
+        assert_eq!(parse_launch("| Kernel | Duration | Calls | Ratio |"), None);
+        assert_eq!(parse_launch("| CopyKernel | 2ms | 3 | 4 % |"), None);
+        assert_eq!(parse_launch("|⎺⎺⎺| "), None);
+    }
 }
