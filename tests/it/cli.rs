@@ -14,37 +14,14 @@ fn forward_writes_official_names_and_matches_fixture() {
     let input = fixture_path("fixture_nano_perturbed_odd.safetensors");
     let ckpt = fixture_path("vidt_nano_perturbed.pth");
     let out = scratch("forward.safetensors");
-    run_ok(
-        vidt()
-            .args(["forward", "--device", "cpu", "--weights"])
-            .arg(&ckpt)
-            .arg("--input")
-            .arg(&input)
-            .arg("--output")
-            .arg(&out),
-    );
+    run_ok(&mut forward_cmd("cpu", &ckpt, &input, &out));
     let ours = TensorMap::from_file(&out).unwrap();
     let f = fixture("fixture_nano_perturbed_odd.safetensors");
     assert_outputs_close("cli forward", &ours, &f, (1e-4, 1e-5));
 
     // Decoding-layer drop from the command line.
     let out4 = scratch("forward4.safetensors");
-    run_ok(
-        vidt()
-            .args([
-                "forward",
-                "--device",
-                "cpu",
-                "--dec-layers",
-                "4",
-                "--weights",
-            ])
-            .arg(&ckpt)
-            .arg("--input")
-            .arg(&input)
-            .arg("--output")
-            .arg(&out4),
-    );
+    run_ok(forward_cmd("cpu", &ckpt, &input, &out4).args(["--dec-layers", "4"]));
     let ours = TensorMap::from_file(&out4).unwrap();
     assert_eq!(ours.len(), 2 + 2 * 4);
     let o = ours.require("pred_logits").unwrap();

@@ -13,6 +13,24 @@ pub fn vidt() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_vidt"))
 }
 
+/// `vidt forward --device D --weights W --input IN --output OUT`; callers add their flags
+/// (`--precision`, `--dec-layers`, ...) and run it.
+pub fn forward_cmd(
+    device: &str,
+    weights: &std::path::Path,
+    input: &std::path::Path,
+    output: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = vidt();
+    cmd.args(["forward", "--device", device, "--weights"])
+        .arg(weights)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output);
+    cmd
+}
+
 /// Runs `cmd`; fails the test with its stderr unless it succeeds. Returns its stdout.
 pub fn run_ok(cmd: &mut std::process::Command) -> String {
     let out = cmd.output().expect("run vidt");

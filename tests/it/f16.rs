@@ -12,26 +12,23 @@ use vidt::TensorMap;
 const F16_LOGITS: f32 = 0.15;
 const F16_BOXES: f32 = 0.01;
 
+/// `vidt forward --precision f16` of the fixture on `device`.
+fn f16_forward(device: &str, out: &std::path::Path) -> std::process::Command {
+    let mut cmd = forward_cmd(
+        device,
+        &fixture_path("vidt_nano_perturbed.pth"),
+        &fixture_path("fixture_nano_perturbed.safetensors"),
+        out,
+    );
+    cmd.args(["--precision", "f16"]);
+    cmd
+}
+
 /// `vidt forward --device wgpu --precision f16`: every output within the f16 bounds.
 #[test]
 fn f16_forward_on_wgpu_stays_near_the_official_outputs() {
     let out = scratch_in("f16", "f16.safetensors");
-    run_ok(
-        vidt()
-            .args([
-                "forward",
-                "--device",
-                "wgpu",
-                "--precision",
-                "f16",
-                "--weights",
-            ])
-            .arg(fixture_path("vidt_nano_perturbed.pth"))
-            .arg("--input")
-            .arg(fixture_path("fixture_nano_perturbed.safetensors"))
-            .arg("--output")
-            .arg(&out),
-    );
+    run_ok(&mut f16_forward("wgpu", &out));
     let ours = TensorMap::from_file(&out).unwrap();
     let f = fixture("fixture_nano_perturbed.safetensors");
     let (logits, _) = assert_outputs_close("f16", &ours, &f, (F16_LOGITS, F16_BOXES));
@@ -52,20 +49,7 @@ fn f16_forward_on_wgpu_stays_near_the_official_outputs() {
 #[test]
 fn f16_on_a_device_without_it_is_a_clear_error() {
     // flex (the CPU) does not compute in f16 here: the switch refuses rather than runs f32.
-    let o = vidt()
-        .args([
-            "forward",
-            "--device",
-            "cpu",
-            "--precision",
-            "f16",
-            "--weights",
-        ])
-        .arg(fixture_path("vidt_nano_perturbed.pth"))
-        .arg("--input")
-        .arg(fixture_path("fixture_nano_perturbed.safetensors"))
-        .arg("--output")
-        .arg(scratch_in("f16", "cpu.safetensors"))
+    let o = f16_forward("cpu", &scratch_in("f16", "cpu.safetensors"))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);

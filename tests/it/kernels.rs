@@ -188,13 +188,12 @@ fn cli_forward_on_wgpu_matches_fixture() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("out.safetensors");
     for reference in [false, true] {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vidt"));
-        cmd.args(["forward", "--device", "wgpu", "--weights"])
-            .arg(fixture_path("vidt_nano_perturbed.pth"))
-            .arg("--input")
-            .arg(fixture_path("fixture_nano_perturbed.safetensors"))
-            .arg("--output")
-            .arg(&out);
+        let mut cmd = forward_cmd(
+            "wgpu",
+            &fixture_path("vidt_nano_perturbed.pth"),
+            &fixture_path("fixture_nano_perturbed.safetensors"),
+            &out,
+        );
         if reference {
             cmd.arg("--reference-ops");
         }

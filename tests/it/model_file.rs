@@ -43,16 +43,7 @@ fn export_from(weights: &Path, name: &str, extra: &[&str]) -> PathBuf {
 /// `vidt forward` of `model` on the batch `input` on the CPU; its outputs.
 fn forward_cli(model: &Path, input: &Path, extra: &[&str], name: &str) -> TensorMap {
     let out = scratch(name);
-    run_ok(
-        vidt()
-            .args(["forward", "--device", "cpu", "--weights"])
-            .arg(model)
-            .arg("--input")
-            .arg(input)
-            .arg("--output")
-            .arg(&out)
-            .args(extra),
-    );
+    run_ok(forward_cmd("cpu", model, input, &out).args(extra));
     TensorMap::from_file(&out).unwrap()
 }
 

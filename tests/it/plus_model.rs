@@ -132,15 +132,7 @@ fn plus_model_file_with_four_decoder_layers_equals_level_4() {
             .arg("--out")
             .arg(&file),
     );
-    run_ok(
-        vidt()
-            .args(["forward", "--device", "cpu", "--weights"])
-            .arg(&file)
-            .arg("--input")
-            .arg(fixture_path(FIXTURE))
-            .arg("--output")
-            .arg(&out),
-    );
+    run_ok(&mut forward_cmd("cpu", &file, &fixture_path(FIXTURE), &out));
     let f = fixture(FIXTURE);
     let ours = vidt::TensorMap::from_file(&out).unwrap();
     assert_eq!(ours.len(), 4 * 5, "final + 4 aux levels of 4 outputs");
